@@ -1,0 +1,1 @@
+//! The `TicketEvent` custom resource types (being written).

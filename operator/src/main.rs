@@ -1,0 +1,3 @@
+//! Placeholder entry point (being written).
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! The `ticketing-service` binary (being written).
+
+fn main() {}
