@@ -1,0 +1,14 @@
+output "prefix" {
+  description = "Common name prefix: <project>-<environment>."
+  value       = local.prefix
+}
+
+output "names" {
+  description = "Resource names per component (vpc, cluster, node_group, aurora, redis, alarms, waf, redis_secret, app_namespace)."
+  value       = local.names
+}
+
+output "tags" {
+  description = "Standard tags (Project, Environment, ManagedBy) merged over the caller's extra tags."
+  value       = local.tags
+}
