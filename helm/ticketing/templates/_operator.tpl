@@ -1,0 +1,38 @@
+{{/*
+The operator's command line and environment. They live in one place so that scripts/test-helm.sh can run the
+real binary locally with exactly what the chart hands the pods.
+*/}}
+{{- define "ticketing.operatorArgs" -}}
+- run
+- --api-url={{ include "ticketing.apiUrl" . }}
+- --admin-token-file=/var/run/secrets/ticketing/admin/{{ include "ticketing.adminSecretKey" . }}
+- --base-domain={{ .Values.routing.baseDomain }}
+{{- with .Values.routing.ingressClassName }}
+- --ingress-class={{ . }}
+{{- end }}
+{{- with .Values.routing.tlsSecretName }}
+- --tls-secret={{ . }}
+{{- end }}
+- --service-image={{ include "ticketing.image" (dict "image" .Values.image "ctx" .) }}
+- --service-secret={{ include "ticketing.configSecretName" . }}
+- --metrics-bind=0.0.0.0:{{ .Values.operator.metricsPort }}
+{{- with .Values.operator.extraArgs }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "ticketing.operatorEnv" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: RUST_LOG
+  value: {{ .Values.operator.logLevel | quote }}
+{{- with .Values.operator.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
