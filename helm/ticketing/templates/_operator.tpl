@@ -4,7 +4,7 @@ real binary locally with exactly what the chart hands the pods.
 */}}
 {{- define "ticketing.operatorArgs" -}}
 - run
-- --api-url={{ include "ticketing.apiUrl" . }}
+- --api-url={{ .Values.operator.apiUrl | default (include "ticketing.apiUrl" .) }}
 - --admin-token-file=/var/run/secrets/ticketing/admin/{{ include "ticketing.adminSecretKey" . }}
 - --base-domain={{ .Values.routing.baseDomain }}
 {{- with .Values.routing.ingressClassName }}
