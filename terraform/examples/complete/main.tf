@@ -1,0 +1,27 @@
+# A complete deployment of the ticketing stack. The root module's defaults are
+# the recommended high-availability settings (a NAT gateway per AZ, at least
+# two nodes, an Aurora writer and reader, a Redis primary and replica, alarms
+# and WAF), so this example passes only what differs per deployment: every
+# value comes from terraform.tfvars. The policy scan (checkov) renders the
+# root module with terraform.tfvars.example, which is therefore exactly what
+# this example deploys.
+
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = {
+      Project = "ticketing"
+    }
+  }
+}
+
+module "ticketing" {
+  source = "../.."
+
+  environment         = var.environment
+  azs                 = var.azs
+  public_access_cidrs = var.public_access_cidrs
+  alarm_emails        = var.alarm_emails
+  tags                = var.tags
+}

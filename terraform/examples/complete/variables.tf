@@ -1,0 +1,57 @@
+variable "region" {
+  description = "AWS region to deploy into."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "The region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "environment" {
+  description = "Deployment environment: dev, staging or prod."
+  type        = string
+  default     = "prod"
+
+  validation {
+    condition     = contains(["dev", "staging", "prod"], var.environment)
+    error_message = "The environment must be one of dev, staging or prod."
+  }
+}
+
+variable "azs" {
+  description = "Availability zones of the region to use (at least two)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.azs) >= 2
+    error_message = "Give at least two availability zones."
+  }
+}
+
+variable "public_access_cidrs" {
+  description = "Addresses allowed to reach the EKS API (where you run kubectl and helm from)."
+  type        = list(string)
+
+  validation {
+    condition     = alltrue([for cidr in var.public_access_cidrs : can(cidrhost(cidr, 0))])
+    error_message = "The public_access_cidrs must be CIDR blocks."
+  }
+}
+
+variable "alarm_emails" {
+  description = "E-mail addresses that receive the alarms."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for email in var.alarm_emails : strcontains(email, "@")])
+    error_message = "Every alarm_emails entry must be an e-mail address."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags for every resource."
+  type        = map(string)
+  default     = {}
+}

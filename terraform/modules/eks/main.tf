@@ -1,0 +1,212 @@
+locals {
+  log_types = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
+  node_policies = {
+    worker     = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"
+    cni        = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
+    registry   = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
+    cloudwatch = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
+  }
+
+  # Add-ons managed by EKS. The CloudWatch observability add-on publishes the
+  # Container Insights node metrics that the node health alarm watches.
+  addons = ["vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "amazon-cloudwatch-observability"]
+}
+
+# Control plane ---------------------------------------------------------------
+
+data "aws_iam_policy_document" "cluster_assume" {
+  statement {
+    actions = ["sts:AssumeRole", "sts:TagSession"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["eks.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "cluster" {
+  name_prefix        = "${substr(var.name, 0, 24)}-cluster-"
+  assume_role_policy = data.aws_iam_policy_document.cluster_assume.json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "cluster" {
+  role       = aws_iam_role.cluster.name
+  policy_arn = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
+}
+
+# Created before the cluster so that its retention and encryption apply from
+# the first log line (EKS would otherwise create it without either).
+resource "aws_cloudwatch_log_group" "cluster" {
+  name              = "/aws/eks/${var.name}/cluster"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+
+  tags = var.tags
+}
+
+resource "aws_eks_cluster" "this" {
+  #checkov:skip=CKV_AWS_39:The public endpoint is restricted to var.public_access_cidrs, whose validation forbids /0; it is off when that list is empty.
+  name                      = var.name
+  version                   = var.kubernetes_version
+  role_arn                  = aws_iam_role.cluster.arn
+  enabled_cluster_log_types = local.log_types
+
+  vpc_config {
+    subnet_ids              = var.subnet_ids
+    endpoint_private_access = true
+    endpoint_public_access  = length(var.public_access_cidrs) > 0
+    public_access_cidrs     = length(var.public_access_cidrs) > 0 ? var.public_access_cidrs : null
+  }
+
+  access_config {
+    authentication_mode                         = "API"
+    bootstrap_cluster_creator_admin_permissions = true
+  }
+
+  encryption_config {
+    resources = ["secrets"]
+
+    provider {
+      key_arn = var.kms_key_arn
+    }
+  }
+
+  tags = var.tags
+
+  depends_on = [
+    aws_iam_role_policy_attachment.cluster,
+    aws_cloudwatch_log_group.cluster,
+  ]
+}
+
+# Nodes: one EC2 managed node group, which is an Auto Scaling group that EKS
+# spreads over every given subnet, so over every AZ. ---------------------------
+
+data "aws_iam_policy_document" "node_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "node" {
+  name_prefix        = "${substr(var.name, 0, 24)}-node-"
+  assume_role_policy = data.aws_iam_policy_document.node_assume.json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "node" {
+  for_each = local.node_policies
+
+  role       = aws_iam_role.node.name
+  policy_arn = each.value
+}
+
+# With a launch template, EKS attaches only the security groups listed here,
+# so the cluster security group is listed next to the node security group.
+resource "aws_launch_template" "nodes" {
+  name_prefix            = "${var.name}-nodes-"
+  description            = "Nodes of ${var.name}: IMDSv2 only, encrypted root volume."
+  update_default_version = true
+  vpc_security_group_ids = [aws_eks_cluster.this.vpc_config[0].cluster_security_group_id, var.node_security_group_id]
+
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }
+
+  block_device_mappings {
+    device_name = "/dev/xvda"
+
+    ebs {
+      volume_size           = var.node_disk_size_gib
+      volume_type           = "gp3"
+      encrypted             = true
+      kms_key_id            = var.kms_key_arn
+      delete_on_termination = true
+    }
+  }
+
+  monitoring {
+    enabled = true
+  }
+
+  tag_specifications {
+    resource_type = "instance"
+    tags          = merge(var.tags, { Name = "${var.name}-node" })
+  }
+
+  tag_specifications {
+    resource_type = "volume"
+    tags          = merge(var.tags, { Name = "${var.name}-node" })
+  }
+
+  tags = var.tags
+}
+
+resource "aws_eks_node_group" "this" {
+  cluster_name    = aws_eks_cluster.this.name
+  node_group_name = "${var.name}-nodes"
+  node_role_arn   = aws_iam_role.node.arn
+  subnet_ids      = var.subnet_ids
+  ami_type        = "AL2023_x86_64_STANDARD"
+  capacity_type   = "ON_DEMAND"
+  instance_types  = var.node_instance_types
+
+  scaling_config {
+    min_size     = var.node_min_size
+    desired_size = var.node_desired_size
+    max_size     = var.node_max_size
+  }
+
+  update_config {
+    max_unavailable = 1
+  }
+
+  launch_template {
+    id      = aws_launch_template.nodes.id
+    version = aws_launch_template.nodes.latest_version
+  }
+
+  labels = {
+    "ticketing/role" = "app"
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    # The cluster autoscaler owns the current size once the group exists.
+    ignore_changes = [scaling_config[0].desired_size]
+
+    precondition {
+      condition     = var.node_min_size <= var.node_desired_size && var.node_desired_size <= var.node_max_size
+      error_message = "The node group sizes must satisfy min <= desired <= max."
+    }
+  }
+
+  depends_on = [aws_iam_role_policy_attachment.node]
+}
+
+resource "aws_eks_addon" "this" {
+  for_each = toset(local.addons)
+
+  cluster_name                = aws_eks_cluster.this.name
+  addon_name                  = each.key
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "PRESERVE"
+
+  tags = var.tags
+
+  # coredns and the CloudWatch agent need nodes to schedule on.
+  depends_on = [aws_eks_node_group.this]
+}
