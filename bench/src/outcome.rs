@@ -1,0 +1,63 @@
+//! What the generator remembers about answers beyond latency: the reservations the service acknowledged (checked
+//! against the database afterwards) and failed requests counted by class.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::conn::Reply;
+
+/// A reservation the service acknowledged with 201.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ack {
+    /// The reservation id from the 201 body, as text (numeric ids are written in decimal).
+    pub id: String,
+    pub event: i64,
+    pub user: String,
+    /// The `Idempotency-Key` the buyer sent.
+    pub key: String,
+    pub quantity: i64,
+}
+
+impl Ack {
+    /// Builds an acknowledgement from a 201 body, if it carries a reservation id.
+    pub fn from_created(reply: &Reply, event: i64, user: &str, key: &str, quantity: i64) -> Option<Ack> {
+        let id = id_text(&reply.json()["data"]["id"])?;
+        Some(Ack { id, event, user: user.to_owned(), key: key.to_owned(), quantity })
+    }
+}
+
+/// Writes a JSON id (number or string) as text; `None` for anything else.
+pub fn id_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::Number(number) => Some(number.to_string()),
+        serde_json::Value::String(text) => Some(text.clone()),
+        _ => None,
+    }
+}
+
+/// The class of an answer for error accounting: `"<status> <code>"`, e.g. `"409 sold_out"`.
+pub fn class_of(reply: &Reply) -> String {
+    match reply.code() {
+        Some(code) => format!("{} {code}", reply.status.as_u16()),
+        None => reply.status.as_u16().to_string(),
+    }
+}
+
+/// The class of a request that got no answer.
+pub const TRANSPORT: &str = "transport";
+
+/// Counts of non-success answers by class, shared by all workers.
+#[derive(Debug, Default)]
+pub struct ErrorCounts(Mutex<BTreeMap<String, u64>>);
+
+impl ErrorCounts {
+    pub fn add(&self, class: &str) {
+        *self.0.lock().expect("error counts lock poisoned").entry(class.to_owned()).or_default() += 1;
+    }
+
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.0.lock().expect("error counts lock poisoned").clone()
+    }
+}
