@@ -1,23 +1,69 @@
-//! The `ticketing-operator` command line (being written): `crd` prints the TicketEvent CRD.
+//! The `ticketing-operator` binary: parses the command line, prints the CRD or the RBAC, or runs the operator
+//! with JSON logs, Prometheus metrics and a graceful shutdown on SIGTERM or Ctrl-C.
 
-use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use std::sync::Arc;
 
-/// Runs a reservation service per TicketEvent, scaled ahead of its on-sale.
-#[derive(Parser)]
-#[command(name = "ticketing-operator", version)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
+use clap::Parser;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
 
-#[derive(Subcommand)]
-enum Command {
-    /// Prints the TicketEvent CustomResourceDefinition as YAML.
-    Crd,
-}
+use ticketing_operator::cli::{Cli, Command, RunArgs};
+use ticketing_operator::clock::SystemClock;
+use ticketing_operator::error::Error;
+use ticketing_operator::service_api::ServiceApi;
+use ticketing_operator::{metrics, rbac, telemetry, Operator};
 
-fn main() {
-    match Cli::parse().command {
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Run(Box::new(cli.run))) {
         Command::Crd => print!("{}", ticketing_crds::crd_yaml()),
+        Command::Rbac => print!("{}", rbac::rbac_yaml()),
+        Command::Run(args) => {
+            telemetry::init(args.log_format);
+            if let Err(e) = run(*args).await {
+                tracing::error!(error = %e, "the operator stopped on an error");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+async fn run(args: RunArgs) -> Result<(), Error> {
+    let service_api = ServiceApi::new(args.api_url()?, args.admin_token()?);
+    let metrics = metrics::install_recorder()?;
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|e| Error::Startup(format!("connecting to the Kubernetes API: {e}")))?;
+    let listener = TcpListener::bind(args.metrics_bind)
+        .await
+        .map_err(|e| Error::Startup(format!("binding {}: {e}", args.metrics_bind)))?;
+    let operator = Operator {
+        client,
+        config: args.operator_config(),
+        service_api,
+        clock: Arc::new(SystemClock),
+        lease: args.lease_settings(),
+        reconcile_all: None,
+    };
+    let (stop, shutdown) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing reconciles and releasing the lease");
+        stop.send_replace(true);
+    });
+    tracing::info!(addr = %args.metrics_bind, "ticketing-operator starting");
+    ticketing_operator::run(operator, listener, Some(metrics), shutdown).await
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
     }
 }

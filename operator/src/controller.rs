@@ -1,0 +1,111 @@
+//! The controller loop: watches TicketEvents and the children they own, runs the reconcile pipeline, and backs off
+//! on failure (an invalid spec instead waits for a change, see the reconcile module).
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{watcher, Controller};
+use ticketing_crds::TicketEvent;
+use tokio::sync::oneshot;
+
+use crate::children::MANAGER;
+use crate::error::Error;
+use crate::http::Health;
+use crate::reconcile::{reconcile, Context};
+
+/// The first retry after a failure; each further failure doubles it, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(2);
+/// The longest wait before a retry.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// Consecutive failures per TicketEvent, for the exponential backoff.
+#[derive(Default)]
+struct Backoff {
+    failures: Mutex<HashMap<ObjectRef<TicketEvent>, u32>>,
+}
+
+impl Backoff {
+    fn next_delay(&self, event: &TicketEvent) -> Duration {
+        let mut failures = self.failures.lock().expect("backoff lock poisoned");
+        let count = failures.entry(ObjectRef::from(event)).or_default();
+        *count = count.saturating_add(1);
+        FIRST_BACKOFF.saturating_mul(2u32.saturating_pow(*count - 1)).min(MAX_BACKOFF)
+    }
+
+    fn reset(&self, event: &TicketEvent) {
+        self.failures.lock().expect("backoff lock poisoned").remove(&ObjectRef::from(event));
+    }
+}
+
+/// Runs the controller until `stop` fires, then lets running reconciles finish. `reconcile_all` makes every event
+/// reconcile again (tests use it after moving the clock). `health.synced` becomes true once the first watch
+/// listed every TicketEvent.
+pub async fn run_controller(
+    ctx: Arc<Context>,
+    reconcile_all: impl Stream<Item = ()> + Send + 'static,
+    stop: oneshot::Receiver<()>,
+    health: Arc<Health>,
+) {
+    let client = ctx.client.clone();
+    let owned = watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
+    let controller = Controller::new(Api::<TicketEvent>::all(client.clone()), watcher::Config::default())
+        .owns(Api::<ConfigMap>::all(client.clone()), owned.clone())
+        .owns(Api::<Deployment>::all(client.clone()), owned.clone())
+        .owns(Api::<Service>::all(client.clone()), owned.clone())
+        .owns(Api::<HorizontalPodAutoscaler>::all(client.clone()), owned.clone())
+        .owns(Api::<PodDisruptionBudget>::all(client.clone()), owned.clone())
+        .owns(Api::<Ingress>::all(client.clone()), owned)
+        .reconcile_all_on(reconcile_all)
+        .graceful_shutdown_on(async move {
+            let _ = stop.await;
+        });
+    let store = controller.store();
+    let sync_health = health.clone();
+    let sync_watch = tokio::spawn(async move {
+        if store.wait_until_ready().await.is_ok() {
+            sync_health.synced.store(true, Ordering::SeqCst);
+            tracing::info!("first watch of TicketEvents synced");
+        }
+    });
+    let backoff = Arc::new(Backoff::default());
+    let on_success = backoff.clone();
+    controller
+        .run(
+            move |event, ctx| {
+                let on_success = on_success.clone();
+                async move {
+                    let result = reconcile(event.clone(), ctx).await;
+                    if result.is_ok() {
+                        on_success.reset(&event);
+                    }
+                    result
+                }
+            },
+            move |event, error: &Error, _ctx| {
+                let delay = backoff.next_delay(&event);
+                tracing::warn!(error = %error, event = %ObjectRef::from(event.as_ref()), retry_in = ?delay, "reconcile failed");
+                Action::requeue(delay)
+            },
+            ctx,
+        )
+        .for_each(|outcome| async move {
+            match outcome {
+                Ok((event, _)) => tracing::debug!(event = %event, "reconciled"),
+                Err(e) => tracing::debug!(error = %e, "controller step failed"),
+            }
+        })
+        .await;
+    sync_watch.abort();
+    health.synced.store(false, Ordering::SeqCst);
+}

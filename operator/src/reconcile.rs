@@ -1,0 +1,248 @@
+//! The reconcile pipeline of one TicketEvent, in named stages:
+//!
+//! ```text
+//!  validate ─> ensure event in DB ─> build ─> apply ─> prune ─> status
+//!  (pure)      (admin API)           (pure)   (SSA)    (delete)  (status subresource, Kubernetes Events)
+//! ```
+//! A finalizer wraps the pipeline: on deletion the sale is closed through the admin API, and the children then go
+//! with the TicketEvent through their owner references.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event as KubeEvent, EventType, Recorder};
+use kube::runtime::finalizer::{finalizer, Event as Finalizer};
+use kube::{Client, Resource, ResourceExt};
+use serde_json::json;
+use ticketing_crds::{Phase, Seats, TicketEvent, TicketEventStatus};
+
+use crate::apply::{apply_all, prune};
+use crate::children::{build, BuildInput, MANAGER};
+use crate::clock::Clock;
+use crate::config::OperatorConfig;
+use crate::error::Error;
+use crate::metrics::Metrics;
+use crate::schedule::{decide, SaleState};
+use crate::service_api::{EventBody, EventRecord, ServiceApi};
+use crate::status::{desired_status, Observed, Problem};
+use crate::validate::validate;
+
+/// The finalizer that closes the sale before a TicketEvent goes.
+pub const FINALIZER: &str = "ticketing.dev/close-sale";
+
+/// The longest wait between two reconciles of an event with nothing scheduled.
+const IDLE_REQUEUE: Duration = Duration::from_secs(300);
+
+/// What every reconcile shares.
+pub struct Context {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// The operator's configuration.
+    pub config: OperatorConfig,
+    /// The reservation service's admin API.
+    pub service_api: ServiceApi,
+    /// The time source of the schedule.
+    pub clock: Arc<dyn Clock>,
+    /// Publishes Kubernetes Events.
+    pub recorder: Recorder,
+    /// The operator's metrics.
+    pub metrics: Metrics,
+}
+
+/// Reconciles one TicketEvent: the pipeline when it lives, the clean-up when it is being deleted.
+pub async fn reconcile(event: Arc<TicketEvent>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = std::time::Instant::now();
+    let api: Api<TicketEvent> =
+        Api::namespaced(ctx.client.clone(), &event.namespace().expect("TicketEvents are namespaced"));
+    let result = finalizer(&api, FINALIZER, event, |step| async {
+        match step {
+            Finalizer::Apply(event) => run_pipeline(&event, &ctx).await,
+            Finalizer::Cleanup(event) => close_sale(&event, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)));
+    ctx.metrics.reconciled(started.elapsed(), result.as_ref().err());
+    result
+}
+
+/// The stages, in order.
+async fn run_pipeline(event: &TicketEvent, ctx: &Context) -> Result<Action, Error> {
+    let now = ctx.clock.now();
+
+    // Validate: a spec that cannot be acted on fails the event until the spec changes.
+    let valid = match validate(&event.spec, &ctx.config) {
+        Ok(valid) => valid,
+        Err(invalid) => return fail_until_changed(event, ctx, invalid.0, now).await,
+    };
+
+    // Ensure the event in the database, and read its seats back.
+    let record = match ensure_event(event, ctx).await {
+        Ok(record) => record,
+        Err(e) if e.is_invalid_input() => return fail_until_changed(event, ctx, e.to_string(), now).await,
+        Err(e) => {
+            let problem = Problem { reason: "ServiceApiUnavailable", message: e.to_string() };
+            let observed = Observed { phase: Some(Phase::Pending), problem: Some(problem), ..Observed::default() };
+            write_status(event, ctx, &observed, now).await?;
+            return Err(e.into());
+        }
+    };
+    let sale = SaleState {
+        sold_out: record.available_seats == 0 || record.status == "SOLD_OUT",
+        closed: record.status == "CLOSED",
+    };
+    let decision = decide(&event.spec, sale, now);
+
+    // Build, purely.
+    let children = build(&BuildInput {
+        event,
+        valid: &valid,
+        config: &ctx.config,
+        event_id: record.id,
+        decision: &decision,
+    });
+
+    // Apply and prune.
+    let deployment = apply_all(&ctx.client, &children).await?;
+    for pruned in prune(&ctx.client, event, &children).await? {
+        publish(ctx, event, EventType::Normal, "ChildPruned", format!("deleted {pruned}, no longer built")).await;
+    }
+
+    // Status.
+    let observed = Observed {
+        phase: Some(decision.phase),
+        event_id: Some(record.id),
+        seats: Some(Seats { total: record.total_seats, sold: record.sold_seats, available: record.available_seats }),
+        deployment: deployment.status,
+        min_replicas: decision.min_replicas,
+        problem: None,
+    };
+    write_status(event, ctx, &observed, now).await?;
+
+    let refresh = match decision.phase {
+        Phase::Prewarming | Phase::OnSale => ctx.config.seat_refresh,
+        _ => IDLE_REQUEUE,
+    };
+    Ok(Action::requeue(until(decision.next_transition, now).map_or(refresh, |next| next.min(refresh))))
+}
+
+/// Creates the event in the database when the status has no id yet, otherwise brings the service's copy in line
+/// with the spec; returns the service's view of it.
+async fn ensure_event(event: &TicketEvent, ctx: &Context) -> Result<EventRecord, crate::service_api::ApiError> {
+    let body = EventBody::from_spec(&event.spec);
+    let known_id = event.status.as_ref().and_then(|s| s.event_id);
+    let existing = match known_id {
+        Some(id) => match ctx.service_api.get(id).await {
+            Ok(record) => Some(record),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    match existing {
+        Some(record) if body.matches(&record) => Ok(record),
+        Some(record) => ctx.service_api.update(record.id, &body).await,
+        None => {
+            let key = format!(
+                "{}/{}/{}",
+                event.namespace().unwrap_or_default(),
+                event.name_any(),
+                event.uid().unwrap_or_default()
+            );
+            let record = ctx.service_api.create(&body, &key).await?;
+            if known_id != Some(record.id) {
+                let note = format!("event {} registered in the reservation service", record.id);
+                publish(ctx, event, EventType::Normal, "EventRegistered", note).await;
+            }
+            Ok(record)
+        }
+    }
+}
+
+/// Marks the event Failed with `message` and waits for the spec to change.
+async fn fail_until_changed(
+    event: &TicketEvent,
+    ctx: &Context,
+    message: String,
+    now: DateTime<Utc>,
+) -> Result<Action, Error> {
+    ctx.metrics.failed("invalid_spec");
+    let problem = Problem { reason: "InvalidSpec", message };
+    let observed = Observed { phase: Some(Phase::Failed), problem: Some(problem), ..Observed::default() };
+    write_status(event, ctx, &observed, now).await?;
+    Ok(Action::await_change())
+}
+
+/// The status stage: writes the status through server-side apply when it differs, and publishes an Event when the
+/// phase or a problem changes.
+async fn write_status(event: &TicketEvent, ctx: &Context, observed: &Observed, now: DateTime<Utc>) -> Result<(), Error> {
+    let status = desired_status(event, observed, now);
+    let previous = event.status.clone().unwrap_or_default();
+    ctx.metrics.phase(event, status.phase);
+    if status == previous {
+        return Ok(());
+    }
+    let api: Api<TicketEvent> =
+        Api::namespaced(ctx.client.clone(), &event.namespace().expect("TicketEvents are namespaced"));
+    let patch = json!({
+        "apiVersion": TicketEvent::api_version(&()),
+        "kind": TicketEvent::kind(&()),
+        "status": status,
+    });
+    api.patch_status(&event.name_any(), &PatchParams::apply(MANAGER).force(), &Patch::Apply(&patch))
+        .await
+        .map_err(Error::kube("status"))?;
+    announce(event, ctx, &previous, &status).await;
+    Ok(())
+}
+
+/// Publishes Kubernetes Events for a phase change and for a newly reported problem.
+async fn announce(event: &TicketEvent, ctx: &Context, previous: &TicketEventStatus, status: &TicketEventStatus) {
+    if previous.phase != status.phase {
+        let from = previous.phase.map_or("none", Phase::as_str);
+        let to = status.phase.map_or("none", Phase::as_str);
+        publish(ctx, event, EventType::Normal, "PhaseChanged", format!("{from} -> {to}")).await;
+    }
+    let degraded = |s: &TicketEventStatus| {
+        s.conditions.iter().find(|c| c.type_ == "Degraded" && c.status == "True").map(|c| (c.reason.clone(), c.message.clone()))
+    };
+    if let (Some((reason, message)), true) = (degraded(status), degraded(previous) != degraded(status)) {
+        publish(ctx, event, EventType::Warning, &reason, message).await;
+    }
+}
+
+/// The clean-up before deletion: closes the sale, so no pod takes reservations for a deleted event.
+async fn close_sale(event: &TicketEvent, ctx: &Context) -> Result<Action, Error> {
+    ctx.metrics.phase(event, None);
+    if let Some(id) = event.status.as_ref().and_then(|s| s.event_id) {
+        match ctx.service_api.close(id).await {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+        publish(ctx, event, EventType::Normal, "SaleClosed", format!("sale of event {id} closed before deletion")).await;
+    }
+    Ok(Action::await_change())
+}
+
+/// Publishes a Kubernetes Event about `event`; a failure to publish is logged, never fatal.
+pub async fn publish(ctx: &Context, event: &TicketEvent, type_: EventType, reason: &str, note: String) {
+    let published = ctx
+        .recorder
+        .publish(
+            &KubeEvent { type_, reason: reason.into(), note: Some(note), action: "Reconcile".into(), secondary: None },
+            &event.object_ref(&()),
+        )
+        .await;
+    if let Err(e) = published {
+        tracing::warn!(error = %e, reason, "could not publish a Kubernetes Event");
+    }
+}
+
+/// The time from `now` to `next`, at least one second; `None` when nothing is scheduled.
+fn until(next: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<Duration> {
+    next.map(|next| (next - now).to_std().unwrap_or_default().max(Duration::from_secs(1)))
+}

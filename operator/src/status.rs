@@ -1,0 +1,198 @@
+//! The status stage's pure half: the status an event should show, given what the other stages observed, with
+//! conditions in the Kubernetes convention (`lastTransitionTime` moves only when a condition's status changes).
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::apps::v1::DeploymentStatus;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::jiff::Timestamp;
+use ticketing_crds::{Phase, Seats, TicketEvent, TicketEventStatus};
+
+use crate::children::selector_string;
+
+/// Why the reconcile could not finish, for the `Degraded` condition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// A PascalCase reason, e.g. `InvalidSpec`.
+    pub reason: &'static str,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+/// What the reconcile observed, the input of [`desired_status`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observed {
+    /// The phase decided by the schedule, or `Failed`/`Pending` when the pipeline stopped early.
+    pub phase: Option<Phase>,
+    /// The event's id in the reservation service.
+    pub event_id: Option<i64>,
+    /// Seats as the service counts them.
+    pub seats: Option<Seats>,
+    /// The status of the event's Deployment.
+    pub deployment: Option<DeploymentStatus>,
+    /// The replica floor the schedule asks for.
+    pub min_replicas: i32,
+    /// Why the pipeline stopped, if it did.
+    pub problem: Option<Problem>,
+}
+
+/// The status `event` should show now.
+pub fn desired_status(event: &TicketEvent, observed: &Observed, now: DateTime<Utc>) -> TicketEventStatus {
+    let previous = event.status.clone().unwrap_or_default();
+    let generation = event.metadata.generation;
+    let deployment = observed.deployment.clone().unwrap_or_default();
+    let replicas = deployment.replicas.unwrap_or(0);
+    let ready = deployment.ready_replicas.unwrap_or(0);
+    let updated = deployment.updated_replicas.unwrap_or(0);
+    let floor = observed.min_replicas.max(1);
+
+    let (ready_status, ready_reason, ready_message) = match &observed.problem {
+        Some(problem) => (false, problem.reason, problem.message.clone()),
+        None if ready >= floor => (true, "ReplicasReady", format!("{ready} of {floor} replicas ready")),
+        None => (false, "ReplicasNotReady", format!("{ready} of {floor} replicas ready")),
+    };
+    let rolling = observed.problem.is_none() && (ready < replicas || updated < replicas || replicas < floor);
+    let (progressing_reason, progressing_message) = if rolling {
+        ("ScalingOrRollingOut", format!("{updated} updated, {ready} ready of {replicas} replicas, floor {floor}"))
+    } else {
+        ("Stable", "no rollout or scaling in progress".to_string())
+    };
+    let (degraded_reason, degraded_message) = match &observed.problem {
+        Some(problem) => (problem.reason, problem.message.clone()),
+        None => ("ReconcileSucceeded", "every child is applied as built".to_string()),
+    };
+    let conditions = vec![
+        condition(&previous.conditions, "Ready", ready_status, ready_reason, ready_message, generation, now),
+        condition(&previous.conditions, "Progressing", rolling, progressing_reason, progressing_message, generation, now),
+        condition(
+            &previous.conditions,
+            "Degraded",
+            observed.problem.is_some(),
+            degraded_reason,
+            degraded_message,
+            generation,
+            now,
+        ),
+    ];
+    TicketEventStatus {
+        phase: observed.phase,
+        event_id: observed.event_id.or(previous.event_id),
+        seats: observed.seats.or(previous.seats),
+        replicas,
+        ready_replicas: ready,
+        selector: Some(selector_string(event)),
+        observed_generation: generation,
+        conditions,
+    }
+}
+
+/// A condition of `type_`, keeping the previous `lastTransitionTime` when its status is unchanged.
+fn condition(
+    previous: &[Condition],
+    type_: &str,
+    status: bool,
+    reason: &str,
+    message: String,
+    generation: Option<i64>,
+    now: DateTime<Utc>,
+) -> Condition {
+    let status = if status { "True" } else { "False" }.to_string();
+    let last_transition_time = previous
+        .iter()
+        .find(|c| c.type_ == type_ && c.status == status)
+        .map(|c| c.last_transition_time.clone())
+        .unwrap_or_else(|| Time(Timestamp::from_second(now.timestamp()).expect("a chrono time fits a timestamp")));
+    Condition {
+        type_: type_.to_string(),
+        status,
+        reason: reason.to_string(),
+        message,
+        observed_generation: generation,
+        last_transition_time,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_fixtures::spec;
+    use chrono::Duration;
+
+    fn event() -> TicketEvent {
+        let mut event = TicketEvent::new("spring", spec());
+        event.metadata.generation = Some(3);
+        event
+    }
+
+    fn observed(ready: i32) -> Observed {
+        Observed {
+            phase: Some(Phase::OnSale),
+            event_id: Some(7),
+            seats: Some(Seats { total: 5000, sold: 10, available: 4990 }),
+            deployment: Some(DeploymentStatus {
+                replicas: Some(6),
+                ready_replicas: Some(ready),
+                updated_replicas: Some(6),
+                ..DeploymentStatus::default()
+            }),
+            min_replicas: 6,
+            problem: None,
+        }
+    }
+
+    fn find<'a>(status: &'a TicketEventStatus, type_: &str) -> &'a Condition {
+        status.conditions.iter().find(|c| c.type_ == type_).expect("condition present")
+    }
+
+    #[test]
+    fn all_replicas_ready_makes_the_event_ready_and_stable() {
+        let now = spec().sale.opens_at;
+
+        let status = desired_status(&event(), &observed(6), now);
+
+        assert_eq!(find(&status, "Ready").status, "True");
+        assert_eq!(find(&status, "Progressing").status, "False");
+        assert_eq!(find(&status, "Degraded").status, "False");
+        assert_eq!((status.replicas, status.ready_replicas, status.observed_generation), (6, 6, Some(3)));
+        assert_eq!(status.selector.as_deref(), Some("app.kubernetes.io/name=ticketing-service,ticketing.dev/event=spring"));
+    }
+
+    #[test]
+    fn the_transition_time_stays_while_the_condition_status_stays() {
+        let first_at = spec().sale.opens_at;
+        let mut event = event();
+        event.status = Some(desired_status(&event, &observed(6), first_at));
+
+        let again = desired_status(&event, &observed(6), first_at + Duration::minutes(5));
+
+        assert_eq!(again, event.status.clone().unwrap(), "nothing changed, so nothing in the status moves");
+    }
+
+    #[test]
+    fn the_transition_time_moves_when_the_condition_flips() {
+        let first_at = spec().sale.opens_at;
+        let later = first_at + Duration::minutes(5);
+        let mut event = event();
+        event.status = Some(desired_status(&event, &observed(6), first_at));
+
+        let flipped = desired_status(&event, &observed(4), later);
+
+        let ready = find(&flipped, "Ready");
+        assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", "ReplicasNotReady"));
+        assert_eq!(ready.last_transition_time.0.as_second(), later.timestamp());
+        assert_eq!(find(&flipped, "Degraded").last_transition_time.0.as_second(), first_at.timestamp());
+    }
+
+    #[test]
+    fn a_problem_degrades_the_event_with_its_reason() {
+        let mut observed = observed(6);
+        observed.phase = Some(Phase::Failed);
+        observed.problem = Some(Problem { reason: "InvalidSpec", message: "spec.capacity must be at least 1".into() });
+
+        let status = desired_status(&event(), &observed, spec().sale.opens_at);
+
+        let degraded = find(&status, "Degraded");
+        assert_eq!((degraded.status.as_str(), degraded.reason.as_str()), ("True", "InvalidSpec"));
+        assert_eq!(find(&status, "Ready").status, "False");
+        assert_eq!(status.phase, Some(Phase::Failed));
+    }
+}
