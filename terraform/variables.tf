@@ -162,7 +162,7 @@ variable "service_max_pods" {
 }
 
 variable "db_pool_size_per_pod" {
-  description = "MySQL connection pool size of one service pod; sizes max_connections."
+  description = "MySQL pool size of one service pod (its TICKETING_DB_MAX_CONNECTIONS); sizes max_connections."
   type        = number
   default     = 16
 

@@ -7,15 +7,12 @@ locals {
   prefix = "${var.project}-${var.environment}"
 
   names = {
-    vpc           = "${local.prefix}-vpc"
-    cluster       = "${local.prefix}-eks"
-    node_group    = "${local.prefix}-nodes"
-    aurora        = "${local.prefix}-aurora"
-    redis         = "${local.prefix}-redis"
-    alarms        = "${local.prefix}-alarms"
-    waf           = "${local.prefix}-waf"
-    redis_secret  = "${local.prefix}/redis"
-    app_namespace = var.project
+    vpc     = "${local.prefix}-vpc"
+    cluster = "${local.prefix}-eks"
+    aurora  = "${local.prefix}-aurora"
+    redis   = "${local.prefix}-redis"
+    alarms  = "${local.prefix}-alarms"
+    waf     = "${local.prefix}-waf"
   }
 
   # Caller tags first, so that the standard tags cannot be overridden.

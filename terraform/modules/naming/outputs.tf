@@ -4,7 +4,7 @@ output "prefix" {
 }
 
 output "names" {
-  description = "Resource names per component (vpc, cluster, node_group, aurora, redis, alarms, waf, redis_secret, app_namespace)."
+  description = "Resource names per component (vpc, cluster, aurora, redis, alarms, waf)."
   value       = local.names
 }
 

@@ -21,7 +21,7 @@ variable "service_max_pods" {
 }
 
 variable "db_pool_size_per_pod" {
-  description = "Maximum MySQL connections one service pod opens (its connection pool size)."
+  description = "Maximum MySQL connections one service pod opens: its --db-max-connections / TICKETING_DB_MAX_CONNECTIONS (16 by default)."
   type        = number
   default     = 16
 
