@@ -269,7 +269,7 @@ for policy_id in policy_ids:
     if count:
         print(f"PASS policy {policy_id} passes on the real code ({count} resource(s))")
     else:
-        print(f"FAIL policy {policy_id} was not evaluated on the real code (no resource matched)")
+        print(f"FAIL policy {policy_id} passed on no resource of the real code")
 PY
 )
 }

@@ -8,12 +8,6 @@
 
 provider "aws" {
   region = var.region
-
-  default_tags {
-    tags = {
-      Project = "ticketing"
-    }
-  }
 }
 
 module "ticketing" {

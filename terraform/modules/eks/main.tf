@@ -2,10 +2,9 @@ locals {
   log_types = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
   node_policies = {
-    worker     = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"
-    cni        = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
-    registry   = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
-    cloudwatch = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
+    worker   = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"
+    cni      = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
+    registry = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
   }
 
   # Add-ons managed by EKS. The CloudWatch observability add-on publishes the
@@ -197,6 +196,41 @@ resource "aws_eks_node_group" "this" {
   depends_on = [aws_iam_role_policy_attachment.node]
 }
 
+# The CloudWatch agent gets its credentials through EKS Pod Identity rather
+# than from the node role: the launch template's IMDS hop limit of 1 keeps
+# pods away from the node role.
+data "aws_iam_policy_document" "cloudwatch_agent_assume" {
+  statement {
+    actions = ["sts:AssumeRole", "sts:TagSession"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["pods.eks.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "cloudwatch_agent" {
+  name_prefix        = "${substr(var.name, 0, 24)}-cw-agent-"
+  assume_role_policy = data.aws_iam_policy_document.cloudwatch_agent_assume.json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "cloudwatch_agent" {
+  role       = aws_iam_role.cloudwatch_agent.name
+  policy_arn = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
+}
+
+resource "aws_eks_pod_identity_association" "cloudwatch_agent" {
+  cluster_name    = aws_eks_cluster.this.name
+  namespace       = "amazon-cloudwatch"
+  service_account = "cloudwatch-agent"
+  role_arn        = aws_iam_role.cloudwatch_agent.arn
+
+  tags = var.tags
+}
+
 resource "aws_eks_addon" "this" {
   for_each = toset(local.addons)
 
@@ -207,6 +241,7 @@ resource "aws_eks_addon" "this" {
 
   tags = var.tags
 
-  # coredns and the CloudWatch agent need nodes to schedule on.
-  depends_on = [aws_eks_node_group.this]
+  # coredns and the CloudWatch agent need nodes to schedule on, and the agent
+  # its Pod Identity association.
+  depends_on = [aws_eks_node_group.this, aws_eks_pod_identity_association.cloudwatch_agent]
 }
