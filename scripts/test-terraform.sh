@@ -5,7 +5,7 @@
 #   2. tflint (bundled terraform ruleset, preset "all") over each module, the
 #      root composition and the example;
 #   3. terraform test on the provider-free modules (naming, subnet plan,
-#      sizing and alarm thresholds), validations included;
+#      sizing and alarm thresholds, alarm plan), validations included;
 #   4. checkov with our custom policies: each policy must FAIL every broken_*
 #      resource of its fixture under terraform/policies/fixtures/<id>/;
 #   5. checkov over the real tree (root composition rendered with the
@@ -32,7 +32,7 @@ work_dir=$(mktemp -d)
 trap 'rm -rf "$work_dir"' EXIT
 
 # Modules without any provider: `terraform test` runs them offline.
-provider_free_modules=(naming subnet-plan thresholds)
+provider_free_modules=(naming subnet-plan thresholds alarm-plan)
 
 passed=0
 failed=0
