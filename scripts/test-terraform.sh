@@ -135,9 +135,13 @@ check_terraform_test() {
     fi
     log "terraform test modules/$module"
     if out=$(cd "$dir" && terraform test -no-color 2>&1); then
-      summary=$(grep -Eo '[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n 1)
+      summary=$(grep -Eo '[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n 1 || true)
       printf '%s\n' "$out" | grep -E '^\s+run "' || true
-      ok "terraform test modules/$module ($summary)"
+      if [[ "$summary" =~ ^[1-9][0-9]*\ passed ]]; then
+        ok "terraform test modules/$module ($summary)"
+      else
+        ko "terraform test modules/$module ran no test"
+      fi
     else
       printf '%s\n' "$out"
       ko "terraform test modules/$module"
