@@ -65,6 +65,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (printf "%s-config" (include "ticketing.fullname" .)) .Values.config.existingSecret -}}
 {{- end -}}
 
+{{/* Name of the ConfigMap of non-secret environment shared by the API and every event's pods. */}}
+{{- define "ticketing.envConfigMapName" -}}
+{{- printf "%s-env" (include "ticketing.fullname" .) -}}
+{{- end -}}
+
 {{/* Name of the Secret holding the admin token. */}}
 {{- define "ticketing.adminSecretName" -}}
 {{- default (printf "%s-admin" (include "ticketing.fullname" .)) .Values.admin.existingSecret -}}

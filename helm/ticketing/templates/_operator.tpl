@@ -15,6 +15,13 @@ real binary locally with exactly what the chart hands the pods.
 {{- end }}
 - --service-image={{ include "ticketing.image" (dict "image" .Values.image "ctx" .) }}
 - --service-secret={{ include "ticketing.configSecretName" . }}
+{{- if .Values.eventService.env }}
+- --service-config-map={{ include "ticketing.envConfigMapName" . }}
+{{- end }}
+- --service-cpu-request={{ .Values.eventService.cpuRequest }}
+- --service-memory-request={{ .Values.eventService.memoryRequest }}
+- --service-memory-limit={{ .Values.eventService.memoryLimit }}
+- --lease-name={{ include "ticketing.operatorName" . }}
 - --metrics-bind=0.0.0.0:{{ .Values.operator.metricsPort }}
 {{- with .Values.operator.extraArgs }}
 {{ toYaml . }}
