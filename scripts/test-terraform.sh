@@ -10,7 +10,8 @@
 #      resource of its fixture under terraform/policies/fixtures/<id>/;
 #   5. checkov over the real tree (root composition rendered with the
 #      example's terraform.tfvars.example): no failure, every custom policy
-#      evaluated and passed, every skip justified.
+#      evaluated and passed; then checkov's built-in checks over the example
+#      itself; every skip justified.
 # Tools are installed into $TICKETING_CACHE once (tflint built from its Go
 # module, checkov pip-installed into a venv); later runs reuse them.
 # Prints a final line "terraform checks: N passed, M failed" and exits non-zero
@@ -278,6 +279,41 @@ PY
 )
 }
 
+check_example() {
+  # The example through both module levels, with checkov's built-in checks.
+  # Our policies are left out here: checkov leaves values unresolved two
+  # module levels down, so they are judged on the root scan above instead.
+  local report="$work_dir/example.json"
+  log "checkov: built-in policies on terraform/examples/complete"
+  if ! run_checkov "$report" --directory "$tf_dir/examples/complete" \
+    --skip-check "$(custom_policy_ids | paste -sd, -)" \
+    --var-file "$tf_dir/examples/complete/terraform.tfvars.example"; then
+    ko "checkov examples/complete: checkov did not run"
+    return
+  fi
+  local summary
+  summary=$("$checkov_venv/bin/python" - "$report" <<'PY'
+import json, sys
+
+with open(sys.argv[1]) as handle:
+    report = json.load(handle)
+reports = report if isinstance(report, list) else [report]
+failed = [r for e in reports for r in e.get("results", {}).get("failed_checks", [])]
+passed = sum(len(e.get("results", {}).get("passed_checks", [])) for e in reports)
+errors = sum(e.get("summary", {}).get("parsing_errors", 0) for e in reports)
+for r in failed:
+    print(f"{r['check_id']} on {r['resource']} ({r['file_path']})")
+print(f"{passed} passed, {len(failed)} failed, {errors} parsing errors")
+PY
+)
+  printf '%s\n' "$summary" | sed '$d'
+  if [[ "$(tail -n 1 <<<"$summary")" =~ ^[1-9][0-9]*\ passed,\ 0\ failed,\ 0\ parsing ]]; then
+    ok "checkov examples/complete: $(tail -n 1 <<<"$summary")"
+  else
+    ko "checkov examples/complete: $(tail -n 1 <<<"$summary")"
+  fi
+}
+
 check_skip_reasons() {
   # Every checkov skip in the real tree carries a reason after the check id.
   local bad
@@ -302,6 +338,7 @@ main() {
   check_terraform_test
   check_policy_fixtures
   check_real_tree
+  check_example
   check_skip_reasons
   echo "terraform checks: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
