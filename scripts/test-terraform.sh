@@ -150,6 +150,21 @@ check_terraform_test() {
   done
 }
 
+judge() {
+  # Counts each PASS / FAIL verdict that terraform/scripts/checkov_report.py
+  # prints about a checkov report.
+  local line verdicts
+  verdicts=$("$checkov_venv/bin/python" "$tf_dir/scripts/checkov_report.py" "$@") \
+    || { ko "checkov report $1: could not be read"; return; }
+  while IFS= read -r line; do
+    case "$line" in
+      PASS\ *) ok "${line#PASS }" ;;
+      FAIL\ *) ko "${line#FAIL }" ;;
+      *) ko "unexpected verdict: $line" ;;
+    esac
+  done <<<"$verdicts"
+}
+
 custom_policy_ids() {
   {
     grep -ho 'id="CKV[A-Z0-9_]*"' "$tf_dir"/policies/*.py | cut -d'"' -f2
@@ -181,54 +196,7 @@ check_policy_fixtures() {
     ko "checkov fixtures: checkov did not run"
     return
   fi
-  local line
-  while IFS= read -r line; do
-    case "$line" in
-      PASS*) ok "${line#PASS }" ;;
-      *) ko "${line#FAIL }" ;;
-    esac
-  done < <("$checkov_venv/bin/python" - "$report" "$tf_dir/policies/fixtures" $(custom_policy_ids) <<'PY'
-import json, os, re, sys
-
-report_path, fixtures_dir, *policy_ids = sys.argv[1:]
-with open(report_path) as handle:
-    report = json.load(handle)
-reports = report if isinstance(report, list) else [report]
-results = {"passed": [], "failed": []}
-for entry in reports:
-    for kind in results:
-        results[kind].extend(entry.get("results", {}).get(f"{kind}_checks", []))
-
-def outcome(kind, policy_id, directory):
-    # Resource names (without module path or count index) that the policy
-    # judged `kind` in the fixture directory of that policy.
-    names = set()
-    for result in results[kind]:
-        if result["check_id"] == policy_id and result["file_path"].startswith(f"/{directory}/"):
-            names.add(re.sub(r"\[\d+\]$", "", result["resource"]))
-    return names
-
-for policy_id in policy_ids:
-    directory = os.path.join(fixtures_dir, policy_id)
-    if not os.path.isdir(directory):
-        print(f"FAIL policy {policy_id}: no broken fixture in terraform/policies/fixtures/{policy_id}/")
-        continue
-    declared = set()
-    for name in sorted(os.listdir(directory)):
-        if name.endswith(".tf"):
-            with open(os.path.join(directory, name)) as handle:
-                declared |= {f"{kind}.{res}" for kind, res in re.findall(r'^resource "([^"]+)" "(broken_[^"]+)"', handle.read(), re.M)}
-    failed = {name for name in outcome("failed", policy_id, policy_id) if ".broken_" in name}
-    passed = {name for name in outcome("passed", policy_id, policy_id) if ".broken_" in name}
-    if not declared:
-        print(f"FAIL policy {policy_id}: its fixture declares no broken_* resource")
-    elif failed == declared and not passed:
-        print(f"PASS policy {policy_id} fails all {len(declared)} broken fixture resources")
-    else:
-        missed = sorted(declared - failed)
-        print(f"FAIL policy {policy_id} did not fail {missed} (passed: {sorted(passed)})")
-PY
-)
+  judge fixtures "$report" "$tf_dir/policies/fixtures" $(custom_policy_ids)
 }
 
 check_real_tree() {
@@ -244,39 +212,7 @@ check_real_tree() {
     ko "checkov terraform/: checkov did not run"
     return
   fi
-  local line
-  while IFS= read -r line; do
-    case "$line" in
-      PASS*) ok "${line#PASS }" ;;
-      *) ko "${line#FAIL }" ;;
-    esac
-  done < <("$checkov_venv/bin/python" - "$report" $(custom_policy_ids) <<'PY'
-import json, sys
-
-report_path, *policy_ids = sys.argv[1:]
-with open(report_path) as handle:
-    report = json.load(handle)
-reports = report if isinstance(report, list) else [report]
-passed = [r for e in reports for r in e.get("results", {}).get("passed_checks", [])]
-failed = [r for e in reports for r in e.get("results", {}).get("failed_checks", [])]
-skipped = [r for e in reports for r in e.get("results", {}).get("skipped_checks", [])]
-parse_errors = sum(e.get("summary", {}).get("parsing_errors", 0) for e in reports)
-
-if parse_errors:
-    print(f"FAIL checkov terraform/: {parse_errors} file(s) could not be parsed")
-if failed:
-    for r in failed:
-        print(f"FAIL checkov terraform/: {r['check_id']} {r['check_name']} on {r['resource']} ({r['file_path']})")
-else:
-    print(f"PASS checkov terraform/: {len(passed)} passed, 0 failed, {len(skipped)} skipped with a reason")
-for policy_id in policy_ids:
-    count = sum(1 for r in passed if r["check_id"] == policy_id)
-    if count:
-        print(f"PASS policy {policy_id} passes on the real code ({count} resource(s))")
-    else:
-        print(f"FAIL policy {policy_id} passed on no resource of the real code")
-PY
-)
+  judge tree "$report" $(custom_policy_ids)
 }
 
 check_example() {
@@ -291,27 +227,7 @@ check_example() {
     ko "checkov examples/complete: checkov did not run"
     return
   fi
-  local summary
-  summary=$("$checkov_venv/bin/python" - "$report" <<'PY'
-import json, sys
-
-with open(sys.argv[1]) as handle:
-    report = json.load(handle)
-reports = report if isinstance(report, list) else [report]
-failed = [r for e in reports for r in e.get("results", {}).get("failed_checks", [])]
-passed = sum(len(e.get("results", {}).get("passed_checks", [])) for e in reports)
-errors = sum(e.get("summary", {}).get("parsing_errors", 0) for e in reports)
-for r in failed:
-    print(f"{r['check_id']} on {r['resource']} ({r['file_path']})")
-print(f"{passed} passed, {len(failed)} failed, {errors} parsing errors")
-PY
-)
-  printf '%s\n' "$summary" | sed '$d'
-  if [[ "$(tail -n 1 <<<"$summary")" =~ ^[1-9][0-9]*\ passed,\ 0\ failed,\ 0\ parsing ]]; then
-    ok "checkov examples/complete: $(tail -n 1 <<<"$summary")"
-  else
-    ko "checkov examples/complete: $(tail -n 1 <<<"$summary")"
-  fi
+  judge example "$report"
 }
 
 check_skip_reasons() {
