@@ -27,7 +27,8 @@ TFLINT_VERSION="0.64.0"
 CHECKOV_VERSION="3.3.30"
 
 tflint_bin="$TICKETING_CACHE/bin/tflint"
-checkov_venv="$TICKETING_CACHE/terraform/checkov-$CHECKOV_VERSION"
+# Shared with scripts/test-helm.sh (same path, same version, same install).
+checkov_venv="$TICKETING_CACHE/checkov-$CHECKOV_VERSION"
 checkov_bin="$checkov_venv/bin/checkov"
 work_dir=$(mktemp -d)
 trap 'rm -rf "$work_dir"' EXIT
@@ -77,8 +78,12 @@ ensure_tflint() {
   tflint_is_cached || die "built tflint does not report version $TFLINT_VERSION"
 }
 
+checkov_is_cached() {
+  [[ "$("$checkov_bin" --version 2>/dev/null || true)" == "$CHECKOV_VERSION" ]]
+}
+
 ensure_checkov() {
-  if [ -x "$checkov_bin" ] && [ "$(cat "$checkov_venv/.installed" 2>/dev/null)" = "$CHECKOV_VERSION" ]; then
+  if checkov_is_cached; then
     log "checkov $CHECKOV_VERSION cached at $checkov_venv"
     return
   fi
@@ -88,7 +93,7 @@ ensure_checkov() {
   mkdir -p "$(dirname "$checkov_venv")"
   python3 -m venv "$checkov_venv" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
   "$checkov_venv/bin/pip" install --quiet "checkov==$CHECKOV_VERSION" || die "pip install checkov==$CHECKOV_VERSION failed"
-  echo "$CHECKOV_VERSION" >"$checkov_venv/.installed"
+  checkov_is_cached || die "checkov $CHECKOV_VERSION did not install"
 }
 
 # Terraform must neither read a user's CLI configuration nor call home.
