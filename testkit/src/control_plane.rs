@@ -1,0 +1,195 @@
+//! A real Kubernetes control plane for integration tests: etcd, kube-apiserver, kube-controller-manager,
+//! kube-scheduler and kwok with one fake node (`kwok-node-0`) on which scheduled pods become Running and Ready, all
+//! on free loopback ports in a temporary directory.
+//!
+//! The binaries come from the cache that `scripts/control-plane.sh build` fills
+//! (`$TICKETING_CACHE/k8s/v1.36.3/bin`, `TICKETING_CACHE` defaulting to `~/.cache/ticketing`); without them
+//! [`ControlPlane::start`] fails and says so. The processes themselves are started by
+//! `scripts/control-plane.sh run`, the same code that `scripts/control-plane.sh start DIR` uses for humans.
+//!
+//! # Use
+//!
+//! One control plane per test binary, shared by its tests, each test working in a namespace of its own:
+//!
+//! ```no_run
+//! use k8s_openapi::api::core::v1::ConfigMap;
+//! use kube::api::{Api, ListParams};
+//! use ticketing_testkit::control_plane::ControlPlane;
+//!
+//! async fn lists_config_maps() -> anyhow::Result<()> {
+//!     let control_plane = ControlPlane::shared().await?;
+//!     let namespace = control_plane.namespace("lists-config-maps").await?;
+//!     let config_maps: Api<ConfigMap> = Api::namespaced(control_plane.client(), &namespace);
+//!     config_maps.list(&ListParams::default()).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Enable the `control-plane` feature of `ticketing-testkit` in `[dev-dependencies]`. The admin identity is a
+//! static token in `system:masters`; the controllers that run are listed in `scripts/control-plane/cluster.sh`
+//! (garbage collector, namespace, service accounts and their tokens, Deployment, ReplicaSet, StatefulSet, DaemonSet,
+//! Job, HPA, disruption, endpoints, ...). Tools such as helm and kubectl take [`ControlPlane::kubeconfig_path`] and
+//! come from [`ControlPlane::binary`].
+//!
+//! Clean-up: dropping a [`ControlPlane`] stops its processes and removes its directory. The shared instance is never
+//! dropped; its processes are stopped by a parent-death signal when the test binary exits (see the `process`
+//! module), and its directory is removed by the next harness that starts.
+
+mod process;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{bail, ensure, Context, Result};
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use kube::api::{Api, ObjectMeta, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::wait::await_condition;
+use tokio::sync::OnceCell;
+
+use self::process::RunningScript;
+
+/// How long [`ControlPlane::namespace`] waits for the namespace's `default` service account.
+const SERVICE_ACCOUNT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running control plane; see the module documentation.
+pub struct ControlPlane {
+    running: RunningScript,
+    bin_dir: PathBuf,
+    config: kube::Config,
+    admin_token: String,
+}
+
+impl ControlPlane {
+    /// Starts a control plane of its own, stopped when the value is dropped. Prefer [`ControlPlane::shared`] unless
+    /// a test needs a cluster nobody else touches.
+    pub async fn start() -> Result<Self> {
+        let bin_dir = bin_dir()?;
+        for name in [
+            "etcd",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "kubectl",
+            "kwok",
+        ] {
+            ensure!(
+                bin_dir.join(name).is_file(),
+                "{} is missing: run scripts/control-plane.sh build first",
+                bin_dir.join(name).display()
+            );
+        }
+        let running = RunningScript::start().await?;
+        let cluster_dir = running.cluster_dir();
+        let kubeconfig = Kubeconfig::read_from(cluster_dir.join("kubeconfig"))
+            .context("reading the kubeconfig")?;
+        let config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .context("loading the kubeconfig")?;
+        let admin_token = std::fs::read_to_string(cluster_dir.join("pki/admin-token"))
+            .context("reading the admin token")?;
+        Ok(Self {
+            running,
+            bin_dir,
+            config,
+            admin_token,
+        })
+    }
+
+    /// The control plane shared by every test of this test binary, started by the first caller.
+    pub async fn shared() -> Result<&'static Self> {
+        static SHARED: OnceCell<ControlPlane> = OnceCell::const_new();
+        SHARED.get_or_try_init(Self::start).await
+    }
+
+    /// A new client acting as the admin. Each call builds a fresh client, because a client's connections belong to
+    /// the tokio runtime it was first used in, and every `#[tokio::test]` has a runtime of its own.
+    ///
+    /// # Panics
+    /// Never for a started control plane, whose configuration was already loaded once.
+    pub fn client(&self) -> kube::Client {
+        kube::Client::try_from(self.config.clone())
+            .expect("the control plane's kubeconfig makes a valid client")
+    }
+
+    /// The client configuration behind [`ControlPlane::client`], to derive clients with other credentials.
+    pub fn config(&self) -> &kube::Config {
+        &self.config
+    }
+
+    /// The admin kubeconfig (static token, the apiserver's self-signed certificate as authority), for kubectl/helm.
+    pub fn kubeconfig_path(&self) -> PathBuf {
+        self.running.cluster_dir().join("kubeconfig")
+    }
+
+    /// The bearer token of the admin user, a member of `system:masters`.
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// The path of a cached binary: `etcd`, `kube-apiserver`, `kube-controller-manager`, `kube-scheduler`,
+    /// `kubectl`, `kwok` or `helm`.
+    ///
+    /// # Panics
+    /// If the binary is not in the cache, saying to run `scripts/control-plane.sh build`.
+    pub fn binary(&self, name: &str) -> PathBuf {
+        let path = self.bin_dir.join(name);
+        assert!(
+            path.is_file(),
+            "{} is missing: run scripts/control-plane.sh build first",
+            path.display()
+        );
+        path
+    }
+
+    /// Where the components write their logs (`etcd.log`, `kube-apiserver.log`, ...), for diagnosing a failure.
+    pub fn logs_dir(&self) -> PathBuf {
+        self.running.cluster_dir().join("logs")
+    }
+
+    /// Creates a namespace named `<prefix>-<random suffix>` and returns its name once its `default` service
+    /// account exists, so pods can be created in it right away.
+    pub async fn namespace(&self, prefix: &str) -> Result<String> {
+        let client = self.client();
+        let namespace = Namespace {
+            metadata: ObjectMeta {
+                generate_name: Some(format!("{prefix}-")),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
+        };
+        let created = Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &namespace)
+            .await
+            .with_context(|| format!("creating a namespace with prefix {prefix:?}"))?;
+        let name = created
+            .metadata
+            .name
+            .context("the created namespace has no name")?;
+        let accounts: Api<ServiceAccount> = Api::namespaced(client, &name);
+        let exists = |account: Option<&ServiceAccount>| account.is_some();
+        match tokio::time::timeout(SERVICE_ACCOUNT_TIMEOUT, await_condition(accounts, "default", exists)).await {
+            Ok(result) => result.with_context(|| format!("watching the default service account of {name}"))?,
+            Err(_) => bail!("namespace {name} got no default service account within {SERVICE_ACCOUNT_TIMEOUT:?}"),
+        };
+        Ok(name)
+    }
+}
+
+/// Asks `scripts/control-plane.sh bin-dir` where the binaries are, so the cache layout is defined in one place.
+fn bin_dir() -> Result<PathBuf> {
+    let output = Command::new("bash")
+        .arg(process::script())
+        .arg("bin-dir")
+        .output()
+        .context("running scripts/control-plane.sh bin-dir")?;
+    ensure!(
+        output.status.success(),
+        "scripts/control-plane.sh bin-dir failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dir = String::from_utf8(output.stdout).context("the binary directory is not UTF-8")?;
+    Ok(Path::new(dir.trim_end()).to_path_buf())
+}
