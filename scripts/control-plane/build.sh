@@ -118,6 +118,8 @@ build_helm() {
 }
 
 build_all() {
+  # Go is often installed in /usr/local/go without being on the PATH of a non-login shell.
+  if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then PATH="/usr/local/go/bin:$PATH"; fi
   command -v go >/dev/null || die "Go is required to build the control plane (https://go.dev/dl/)"
   mkdir -p "$BIN_DIR" "$BUILD_DIR"
   local started=$SECONDS name kube_built=true

@@ -28,6 +28,9 @@ COMPONENT_NAMES=()
 
 require_binaries() {
   local name
+  for name in setpriv setsid ss curl openssl; do
+    command -v "$name" >/dev/null || die "$name is required to run the control plane (Debian: util-linux, iproute2, curl, openssl)"
+  done
   for name in etcd "${KUBE_BINARIES[@]}" kwok; do
     [[ -x "$BIN_DIR/$name" ]] || die "$BIN_DIR/$name is missing: run scripts/control-plane.sh build first"
   done
@@ -217,12 +220,27 @@ start_cluster() {
   touch "$DIR/ready"
 }
 
+# True when process $1 exists and is not a zombie waiting to be reaped.
+is_alive() {
+  local state
+  state="$(ps -o stat= -p "$1" 2>/dev/null)" && [[ "$state" != Z* ]]
+}
+
+# Fails when DIR holds a control plane whose run process is still alive.
+refuse_if_running() {
+  if [[ -f "$DIR/run.pid" ]] && is_alive "$(cat "$DIR/run.pid")"; then
+    die "$DIR already holds a running control plane: scripts/control-plane.sh stop $DIR"
+  fi
+}
+
 # `run DIR`: starts the control plane and keeps it running until SIGTERM or SIGINT, or until a component exits.
 run_foreground() {
   require_binaries
   mkdir -p "$1"
   DIR="$(cd "$1" && pwd)"
-  [[ ! -e "$DIR/ready" ]] || die "$DIR already holds a running control plane"
+  refuse_if_running
+  # Every start is a fresh cluster, even in a directory used before.
+  rm -rf "$DIR/ready" "$DIR/etcd" "$DIR/pki" "$DIR/kubeconfig"
   printf '%s\n' "$$" >"$DIR/run.pid"
   trap 'stop_components' EXIT
   trap 'exit 0' TERM INT
@@ -238,6 +256,8 @@ start_background() {
   mkdir -p "$1/logs"
   DIR="$(cd "$1" && pwd)"
   local pid deadline=$((SECONDS + 3 * STARTUP_TIMEOUT))
+  refuse_if_running
+  rm -f "$DIR/ready"
   setsid "${BASH_SOURCE[0]%/*}/../control-plane.sh" run "$DIR" >"$DIR/logs/run.log" 2>&1 </dev/null &
   pid=$!
   until [[ -e "$DIR/ready" ]]; do
@@ -258,7 +278,7 @@ stop_background() {
   [[ -f "$1/run.pid" ]] || die "no control plane was started in $1"
   pid="$(cat "$1/run.pid")"
   if kill -TERM "$pid" 2>/dev/null; then
-    while kill -0 "$pid" 2>/dev/null; do
+    while is_alive "$pid"; do
       (( SECONDS < deadline )) || die "the control plane (pid $pid) did not stop within 30 s"
       sleep 0.1
     done
