@@ -35,7 +35,7 @@ build_etcd() {
   mkdir -p "$dir"
   cp "$SCRIPT_DIR/control-plane/etcd/main.go" "$dir/"
   (
-    cd "$dir"
+    cd "$dir" || exit
     go mod init ticketing.local/etcd >/dev/null 2>&1
     go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
     go mod tidy
@@ -68,7 +68,7 @@ build_kube() {
   gomod="$(module_field "k8s.io/kubernetes@$KUBE_VERSION" GoMod)"
   [[ -f "$gomod" ]] || die "could not download the go.mod of k8s.io/kubernetes@$KUBE_VERSION"
   (
-    cd "$dir"
+    cd "$dir" || exit
     go mod init ticketing.local/kubernetes >/dev/null 2>&1
     staging="$(awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" { print $1 }' "$gomod" | sort -u)"
     [[ -n "$staging" ]] || die "found no v0.0.0 staging requirements in $gomod"
@@ -121,7 +121,11 @@ build_all() {
   # Go is often installed in /usr/local/go without being on the PATH of a non-login shell.
   if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then PATH="/usr/local/go/bin:$PATH"; fi
   command -v go >/dev/null || die "Go is required to build the control plane (https://go.dev/dl/)"
-  mkdir -p "$BIN_DIR" "$BUILD_DIR"
+  mkdir -p "$BIN_DIR"
+  # Two builds at once (say, a test run and a human) would share $BUILD_DIR; the second waits for the first.
+  exec 9>"$CACHE_ROOT/.build.lock"
+  flock -n 9 || { log "waiting for another build of the control plane to finish ..."; flock 9; }
+  mkdir -p "$BUILD_DIR"
   local started=$SECONDS name kube_built=true
   if is_built etcd "$ETCD_VERSION"; then log "etcd $ETCD_VERSION is cached"; else timed "etcd $ETCD_VERSION" build_etcd; fi
   for name in "${KUBE_BINARIES[@]}"; do is_built "$name" "$KUBE_VERSION" || kube_built=false; done
