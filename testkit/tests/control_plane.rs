@@ -1,6 +1,7 @@
 //! Pins down what the operator's and the chart's tests rely on from the control-plane harness: the API answers,
 //! Deployments become ready on the fake node, the garbage collector removes owned objects, TokenRequest tokens
-//! authenticate, the cached kubectl talks to the cluster, and a dropped control plane leaves no process behind.
+//! authenticate, the cached kubectl talks to the cluster, a dropped control plane leaves no process behind, and the
+//! script's `start`/`stop` (used by humans and the chart tests) work.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -11,7 +12,7 @@ use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::authentication::v1::{SelfSubjectReview, TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, Namespace, Pod, PodSpec, PodTemplateSpec, ServiceAccount,
+    ConfigMap, Container, Namespace, Node, Pod, PodSpec, PodTemplateSpec, ServiceAccount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
@@ -256,5 +257,70 @@ async fn dropping_a_control_plane_stops_its_processes_and_removes_its_directory(
 
     assert_eq!(processes_using(&dir)?, 0);
     assert!(!dir.exists(), "{} was not removed", dir.display());
+    Ok(())
+}
+
+/// Runs `scripts/control-plane.sh stop` on drop, so a failing assertion leaves no background control plane behind.
+struct StopOnDrop<'a> {
+    script: &'a Path,
+    dir: &'a Path,
+}
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.dir.join("run.pid").exists() {
+            let _ = std::process::Command::new("bash")
+                .arg(self.script)
+                .arg("stop")
+                .arg(self.dir)
+                .output();
+        }
+    }
+}
+
+#[tokio::test]
+async fn script_start_prints_a_working_kubeconfig_and_stop_ends_every_process() -> Result<()> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/control-plane.sh");
+    let dir = std::env::temp_dir().join(format!("ticketing-script-test-{}", std::process::id()));
+    let _stop_on_failure = StopOnDrop {
+        script: &script,
+        dir: &dir,
+    };
+    let started = tokio::process::Command::new("bash")
+        .arg(&script)
+        .arg("start")
+        .arg(&dir)
+        .output()
+        .await?;
+    assert!(
+        started.status.success(),
+        "start failed: {}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(started.stdout)?,
+        fs::read_to_string(dir.join("kubeconfig"))?
+    );
+    let kubeconfig = kube::config::Kubeconfig::read_from(dir.join("kubeconfig"))?;
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
+    let nodes = Api::<Node>::all(Client::try_from(config)?)
+        .list(&ListParams::default())
+        .await?;
+    assert_eq!(nodes.items.len(), 1);
+
+    let stopped = tokio::process::Command::new("bash")
+        .arg(&script)
+        .arg("stop")
+        .arg(&dir)
+        .output()
+        .await?;
+
+    assert!(
+        stopped.status.success(),
+        "stop failed: {}",
+        String::from_utf8_lossy(&stopped.stderr)
+    );
+    assert_eq!(processes_using(&dir)?, 0);
+    fs::remove_dir_all(&dir)?;
     Ok(())
 }
