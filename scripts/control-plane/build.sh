@@ -20,6 +20,11 @@ module_field() {
   go mod download -json "$module" | sed -n "s/^[[:space:]]*\"$field\": \"\(.*\)\",\{0,1\}$/\1/p"
 }
 
+# Runs build step $2 for binary $3 unless version $4 of it is cached.
+build_unless_cached() {
+  if is_built "$3" "$4"; then log "$1 is cached"; else timed "$1" "$2"; fi
+}
+
 # Runs a build step and logs how long it took.
 timed() {
   local what="$1" started=$SECONDS
@@ -127,15 +132,15 @@ build_all() {
   flock -n 9 || { log "waiting for another build of the control plane to finish ..."; flock 9; }
   mkdir -p "$BUILD_DIR"
   local started=$SECONDS name kube_built=true
-  if is_built etcd "$ETCD_VERSION"; then log "etcd $ETCD_VERSION is cached"; else timed "etcd $ETCD_VERSION" build_etcd; fi
+  build_unless_cached "etcd $ETCD_VERSION" build_etcd etcd "$ETCD_VERSION"
   for name in "${KUBE_BINARIES[@]}"; do is_built "$name" "$KUBE_VERSION" || kube_built=false; done
   if $kube_built; then log "Kubernetes $KUBE_VERSION is cached"; else timed "Kubernetes $KUBE_VERSION" build_kube; fi
-  if is_built kwok "$KWOK_VERSION" && [[ -d "$KWOK_STAGES_DIR" ]]; then
-    log "kwok $KWOK_VERSION is cached"
+  if [[ -d "$KWOK_STAGES_DIR" ]]; then
+    build_unless_cached "kwok $KWOK_VERSION" build_kwok kwok "$KWOK_VERSION"
   else
     timed "kwok $KWOK_VERSION" build_kwok
   fi
-  if is_built helm "$HELM_VERSION"; then log "helm $HELM_VERSION is cached"; else timed "helm $HELM_VERSION" build_helm; fi
+  build_unless_cached "helm $HELM_VERSION" build_helm helm "$HELM_VERSION"
   rm -rf "$BUILD_DIR"
   log "all binaries are in $BIN_DIR ($((SECONDS - started)) s)"
 }

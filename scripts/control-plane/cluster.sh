@@ -16,11 +16,12 @@ FAKE_NODE=kwok-node-0
 # Controllers the tests rely on; the node lifecycle controller is left out and the harness removes the not-ready taint
 # of the fake node instead, so no controller ever evicts pods from it.
 CONTROLLERS=(
-  garbage-collector-controller clusterrole-aggregation-controller namespace-controller serviceaccount-controller serviceaccount-token-controller
-  root-ca-certificate-publisher-controller deployment-controller replicaset-controller statefulset-controller
-  daemonset-controller job-controller cronjob-controller ttl-after-finished-controller
-  horizontal-pod-autoscaler-controller disruption-controller endpoints-controller endpointslice-controller
-  endpointslice-mirroring-controller resourcequota-controller pod-garbage-collector-controller
+  garbage-collector-controller clusterrole-aggregation-controller namespace-controller serviceaccount-controller
+  serviceaccount-token-controller root-ca-certificate-publisher-controller deployment-controller
+  replicaset-controller statefulset-controller daemonset-controller job-controller cronjob-controller
+  ttl-after-finished-controller horizontal-pod-autoscaler-controller disruption-controller endpoints-controller
+  endpointslice-controller endpointslice-mirroring-controller resourcequota-controller
+  pod-garbage-collector-controller
 )
 
 COMPONENT_PIDS=()
@@ -29,7 +30,8 @@ COMPONENT_NAMES=()
 require_binaries() {
   local name
   for name in setpriv setsid ss curl openssl; do
-    command -v "$name" >/dev/null || die "$name is required to run the control plane (Debian: util-linux, iproute2, curl, openssl)"
+    command -v "$name" >/dev/null ||
+      die "$name is required to run the control plane (Debian packages util-linux, iproute2, curl, openssl)"
   done
   for name in etcd "${KUBE_BINARIES[@]}" kwok; do
     [[ -x "$BIN_DIR/$name" ]] || die "$BIN_DIR/$name is missing: run scripts/control-plane.sh build first"
@@ -169,7 +171,8 @@ status:
 NODE
   # The TaintNodesByCondition admission plugin adds the not-ready taint; without the node lifecycle controller
   # nothing would remove it, so the harness does.
-  wait_for "the not-ready taint on $FAKE_NODE" kubectl_admin taint node "$FAKE_NODE" node.kubernetes.io/not-ready:NoSchedule-
+  wait_for "the not-ready taint on $FAKE_NODE to be removed" \
+    kubectl_admin taint node "$FAKE_NODE" node.kubernetes.io/not-ready:NoSchedule-
 }
 
 node_is_ready() {
@@ -258,7 +261,7 @@ start_background() {
   local pid deadline=$((SECONDS + 3 * STARTUP_TIMEOUT))
   refuse_if_running
   rm -f "$DIR/ready"
-  setsid "${BASH_SOURCE[0]%/*}/../control-plane.sh" run "$DIR" >"$DIR/logs/run.log" 2>&1 </dev/null &
+  setsid "$SCRIPT_DIR/control-plane.sh" run "$DIR" >"$DIR/logs/run.log" 2>&1 </dev/null &
   pid=$!
   until [[ -e "$DIR/ready" ]]; do
     if ! kill -0 "$pid" 2>/dev/null || (( SECONDS >= deadline )); then
