@@ -31,6 +31,11 @@
 //! Job, HPA, disruption, endpoints, ...). Tools such as helm and kubectl take [`ControlPlane::kubeconfig_path`] and
 //! come from [`ControlPlane::binary`].
 //!
+//! Things to know when sharing: take a client from [`ControlPlane::client`] inside each test rather than keeping one
+//! in a static, because a client belongs to the tokio runtime it first ran in. Cluster-scoped objects (CRDs,
+//! ClusterRoles, the node) are seen by every test of the binary, so install them idempotently or name them per
+//! test. When something does not happen, the components' logs are in [`ControlPlane::logs_dir`].
+//!
 //! Clean-up: dropping a [`ControlPlane`] stops its processes and removes its directory. The shared instance is never
 //! dropped; its processes are stopped by a parent-death signal when the test binary exits (see the `process`
 //! module), and its directory is removed by the next harness that starts.
