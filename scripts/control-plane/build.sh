@@ -30,7 +30,10 @@ timed() {
   local what="$1" started=$SECONDS
   shift
   log "building $what ..."
+  # A failing command ends the script through errexit; say which step it was.
+  trap 'log "ERROR: building '"$what"' failed (see the output above)"' EXIT
   "$@"
+  trap - EXIT
   log "built $what in $((SECONDS - started)) s"
 }
 
