@@ -81,6 +81,9 @@ pub struct RunArgs {
     /// Seconds between reads of the seat counts of an event that is prewarming or on sale.
     #[arg(long, env = "TICKETING_SEAT_REFRESH_SECONDS", default_value_t = 15)]
     pub seat_refresh_seconds: u64,
+    /// Watch TicketEvents in this namespace only (every namespace when unset).
+    #[arg(long, env = "TICKETING_WATCH_NAMESPACE")]
+    pub watch_namespace: Option<String>,
     /// Address of the /livez, /readyz and /metrics endpoint.
     #[arg(long, env = "TICKETING_METRICS_BIND", default_value = "0.0.0.0:8080")]
     pub metrics_bind: SocketAddr,
@@ -143,6 +146,7 @@ impl RunArgs {
                 tls_secret: self.tls_secret.clone().filter(|secret| !secret.is_empty()),
             }),
             seat_refresh: Duration::from_secs(self.seat_refresh_seconds.max(1)),
+            watch_namespace: self.watch_namespace.clone().filter(|namespace| !namespace.is_empty()),
         }
     }
 

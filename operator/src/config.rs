@@ -14,6 +14,8 @@ pub struct OperatorConfig {
     pub ingress: Option<IngressConfig>,
     /// How often the seat counts of an event on sale are read back for its status.
     pub seat_refresh: Duration,
+    /// The only namespace watched; every namespace when `None`.
+    pub watch_namespace: Option<String>,
 }
 
 /// Defaults and shared names for the reservation service pods.

@@ -13,12 +13,14 @@ use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::Api;
+use kube::Client;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{watcher, Controller};
+use kube::runtime::{watcher, Controller, WatchStreamExt};
 use ticketing_crds::TicketEvent;
 use tokio::sync::oneshot;
 
+use crate::apply::Child;
 use crate::children::MANAGER;
 use crate::error::Error;
 use crate::http::Health;
@@ -57,25 +59,31 @@ pub async fn run_controller(
     stop: oneshot::Receiver<()>,
     health: Arc<Health>,
 ) {
-    let client = ctx.client.clone();
+    let namespace = ctx.config.watch_namespace.as_deref();
     let owned = watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
-    let controller = Controller::new(Api::<TicketEvent>::all(client.clone()), watcher::Config::default())
-        .owns(Api::<ConfigMap>::all(client.clone()), owned.clone())
-        .owns(Api::<Deployment>::all(client.clone()), owned.clone())
-        .owns(Api::<Service>::all(client.clone()), owned.clone())
-        .owns(Api::<HorizontalPodAutoscaler>::all(client.clone()), owned.clone())
-        .owns(Api::<PodDisruptionBudget>::all(client.clone()), owned.clone())
-        .owns(Api::<Ingress>::all(client.clone()), owned)
+    let controller = Controller::new(api::<TicketEvent>(&ctx.client, namespace), watcher::Config::default())
+        .owns(api::<ConfigMap>(&ctx.client, namespace), owned.clone())
+        .owns(api::<Deployment>(&ctx.client, namespace), owned.clone())
+        .owns(api::<Service>(&ctx.client, namespace), owned.clone())
+        .owns(api::<HorizontalPodAutoscaler>(&ctx.client, namespace), owned.clone())
+        .owns(api::<PodDisruptionBudget>(&ctx.client, namespace), owned.clone())
+        .owns(api::<Ingress>(&ctx.client, namespace), owned)
         .reconcile_all_on(reconcile_all)
         .graceful_shutdown_on(async move {
             let _ = stop.await;
         });
-    let store = controller.store();
+    // The controller's own store cannot be awaited here: its readiness wakes one waiter only, and the controller
+    // is that waiter. A watch of the same TicketEvents, dropped once its first list is in, tells the same.
     let sync_health = health.clone();
+    let first_sync = watcher(api::<TicketEvent>(&ctx.client, namespace), watcher::Config::default()).default_backoff();
     let sync_watch = tokio::spawn(async move {
-        if store.wait_until_ready().await.is_ok() {
-            sync_health.synced.store(true, Ordering::SeqCst);
-            tracing::info!("first watch of TicketEvents synced");
+        futures::pin_mut!(first_sync);
+        while let Some(event) = first_sync.next().await {
+            if matches!(event, Ok(watcher::Event::InitDone)) {
+                sync_health.synced.store(true, Ordering::SeqCst);
+                tracing::info!("first watch of TicketEvents synced");
+                break;
+            }
         }
     });
     let backoff = Arc::new(Backoff::default());
@@ -108,4 +116,12 @@ pub async fn run_controller(
         .await;
     sync_watch.abort();
     health.synced.store(false, Ordering::SeqCst);
+}
+
+/// The API of kind `K` in `namespace`, or in every namespace.
+fn api<K: Child>(client: &Client, namespace: Option<&str>) -> Api<K> {
+    match namespace {
+        Some(namespace) => Api::namespaced(client.clone(), namespace),
+        None => Api::all(client.clone()),
+    }
 }

@@ -96,8 +96,11 @@ pub async fn run(
         controller::run_controller(ctx.clone(), triggers(reconcile_all.clone()), stop, health.clone())
     })
     .await;
+    if led.is_err() {
+        http.abort();
+        return led;
+    }
     let served = http.await.map_err(|e| Error::Startup(format!("the HTTP endpoint panicked: {e}")))?;
-    led?;
     served.map_err(|e| Error::Startup(format!("the HTTP endpoint failed: {e}")))
 }
 

@@ -84,8 +84,10 @@ async fn run_pipeline(event: &TicketEvent, ctx: &Context) -> Result<Action, Erro
         Ok(record) => record,
         Err(e) if e.is_invalid_input() => return fail_until_changed(event, ctx, e.to_string(), now).await,
         Err(e) => {
+            // Keep the phase already reported: an outage of the admin API does not move the sale.
+            let phase = event.status.as_ref().and_then(|s| s.phase).unwrap_or(Phase::Pending);
             let problem = Problem { reason: "ServiceApiUnavailable", message: e.to_string() };
-            let observed = Observed { phase: Some(Phase::Pending), problem: Some(problem), ..Observed::default() };
+            let observed = Observed { phase: Some(phase), problem: Some(problem), ..Observed::default() };
             write_status(event, ctx, &observed, now).await?;
             return Err(e.into());
         }

@@ -27,7 +27,7 @@ pub struct Observed {
     pub event_id: Option<i64>,
     /// Seats as the service counts them.
     pub seats: Option<Seats>,
-    /// The status of the event's Deployment.
+    /// The status of the event's Deployment; the previous counts stay when the pipeline stopped before applying it.
     pub deployment: Option<DeploymentStatus>,
     /// The replica floor the schedule asks for.
     pub min_replicas: i32,
@@ -39,10 +39,10 @@ pub struct Observed {
 pub fn desired_status(event: &TicketEvent, observed: &Observed, now: DateTime<Utc>) -> TicketEventStatus {
     let previous = event.status.clone().unwrap_or_default();
     let generation = event.metadata.generation;
-    let deployment = observed.deployment.clone().unwrap_or_default();
-    let replicas = deployment.replicas.unwrap_or(0);
-    let ready = deployment.ready_replicas.unwrap_or(0);
-    let updated = deployment.updated_replicas.unwrap_or(0);
+    let (replicas, ready, updated) = match &observed.deployment {
+        Some(d) => (d.replicas.unwrap_or(0), d.ready_replicas.unwrap_or(0), d.updated_replicas.unwrap_or(0)),
+        None => (previous.replicas, previous.ready_replicas, previous.replicas),
+    };
     let floor = observed.min_replicas.max(1);
 
     let (ready_status, ready_reason, ready_message) = match &observed.problem {

@@ -52,5 +52,6 @@ pub fn config() -> crate::config::OperatorConfig {
             tls_secret: Some("tickets-wildcard-tls".into()),
         }),
         seat_refresh: std::time::Duration::from_secs(30),
+        watch_namespace: None,
     }
 }
