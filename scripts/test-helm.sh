@@ -1,0 +1,410 @@
+#!/usr/bin/env bash
+# Checks the Helm chart (helm/ticketing), the Dockerfiles and the release packaging:
+#   static    README values table and CRD / RBAC copies match their generators; `helm lint --strict` and
+#             `helm template` over ci/{default,minimal,production}-values.yaml; bad values are refused;
+#             checkov over the chart, the rendered manifests and the Dockerfiles
+#   cluster   on a loopback control plane (scripts/control-plane.sh): server-side dry run of every rendering;
+#             `helm install --wait` (kwok makes the pods ready); the example TicketEvents are accepted; the real
+#             operator, run locally with a token of the chart's ServiceAccount and the chart's own arguments,
+#             reconciles an example (so the chart's RBAC suffices); `helm uninstall` keeps the CRD and TicketEvents
+#
+# Usage: scripts/test-helm.sh
+# Tools are built or installed once into $TICKETING_CACHE (default ~/.cache/ticketing); a warm run takes about a
+# minute. Prints one line per check and ends with `helm checks: N passed, M failed`; exits non-zero on any failure.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TICKETING_CACHE="${TICKETING_CACHE:-$HOME/.cache/ticketing}"
+CHECKOV_VERSION=3.3.30
+CHECKOV_VENV="$TICKETING_CACHE/checkov-$CHECKOV_VERSION"
+CHART="$ROOT/helm/ticketing"
+RELEASE=ticketing
+NAMESPACE=ticketing
+VALUES_SETS=(default minimal production)
+# The example whose children prove that the operator, holding only the chart's RBAC, reconciles.
+PROBE_EVENT=spring-concert
+WAIT_SECONDS=120
+
+log() { printf '[test-helm] %s\n' "$*"; }
+die() { printf '[test-helm] ERROR: %s\n' "$*" >&2; exit 1; }
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/test-helm.XXXXXX")"
+mkdir -p "$WORK/logs" "$WORK/pids"
+CONTROL_PLANE_DIR="$WORK/control-plane"
+PASSED=0
+FAILED=0
+
+# Stops every process this script started (the local operator and service, then the control plane).
+cleanup() {
+  local status=$? pidfile pid
+  for pidfile in "$WORK"/pids/*; do
+    [[ -e "$pidfile" ]] || continue
+    pid="$(cat "$pidfile")"
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pidfile in "$WORK"/pids/*; do
+    [[ -e "$pidfile" ]] || continue
+    pid="$(cat "$pidfile")"
+    wait_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+  done
+  if [[ -f "$CONTROL_PLANE_DIR/run.pid" ]]; then
+    "$ROOT/scripts/control-plane.sh" stop "$CONTROL_PLANE_DIR" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Waits up to 10 s for a process to exit.
+wait_gone() {
+  local deadline=$((SECONDS + 10))
+  while kill -0 "$1" 2>/dev/null; do
+    (( SECONDS < deadline )) || return 1
+    sleep 0.1
+  done
+}
+
+# Polls a command until it succeeds, failing after WAIT_SECONDS.
+poll() {
+  local what="$1" deadline=$((SECONDS + WAIT_SECONDS))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    if (( SECONDS >= deadline )); then
+      echo "timed out after ${WAIT_SECONDS} s waiting for $what"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+# Runs one named check with errexit in force (a background subshell, since `if f` would switch errexit off inside
+# f), logs its output to a file and shows the end of it on failure.
+check() {
+  local name="$1"
+  shift
+  ( set -euo pipefail; "$@" ) >"$WORK/logs/$name.log" 2>&1 </dev/null &
+  if wait $!; then
+    PASSED=$((PASSED + 1))
+    log "ok    $name"
+  else
+    FAILED=$((FAILED + 1))
+    log "FAIL  $name; last lines of its output:"
+    tail -n 40 "$WORK/logs/$name.log" | sed 's/^/        /'
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tools.
+
+install_checkov() {
+  if [[ "$("$CHECKOV_VENV/bin/checkov" --version 2>/dev/null || true)" == "$CHECKOV_VERSION" ]]; then
+    return
+  fi
+  log "installing checkov $CHECKOV_VERSION into $CHECKOV_VENV"
+  rm -rf "$CHECKOV_VENV"
+  python3 -m venv "$CHECKOV_VENV"
+  "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
+  [[ "$("$CHECKOV_VENV/bin/checkov" --version)" == "$CHECKOV_VERSION" ]] || die "checkov $CHECKOV_VERSION did not install"
+}
+
+build_binaries() {
+  log "building ticketing-operator and ticketing-service (cargo)"
+  (cd "$ROOT" && cargo build --locked --quiet -p ticketing-operator -p ticketing-service)
+  TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+  OPERATOR_BIN="$TARGET_DIR/debug/ticketing-operator"
+  SERVICE_BIN="$TARGET_DIR/debug/ticketing-service"
+  [[ -x "$OPERATOR_BIN" && -x "$SERVICE_BIN" ]] || die "cargo built no ticketing-operator / ticketing-service"
+}
+
+log "work directory $WORK"
+log "building the control-plane binaries and helm (scripts/control-plane.sh build)"
+"$ROOT/scripts/control-plane.sh" build >"$WORK/logs/control-plane-build.log" 2>&1 \
+  || { tail -n 30 "$WORK/logs/control-plane-build.log" >&2; die "scripts/control-plane.sh build failed"; }
+BIN_DIR="$("$ROOT/scripts/control-plane.sh" bin-dir)"
+HELM="$BIN_DIR/helm"
+KUBECTL="$BIN_DIR/kubectl"
+install_checkov
+PYTHON="$CHECKOV_VENV/bin/python"
+build_binaries
+log "tools: $("$HELM" version --short), kubectl $("$KUBECTL" version --client -o json | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])'), checkov $CHECKOV_VERSION"
+
+# ---------------------------------------------------------------------------------------------------------------
+# Static checks.
+
+check_values_table() {
+  "$PYTHON" "$ROOT/helm/helm-docs.py" --check
+}
+
+check_crd_copy() {
+  "$OPERATOR_BIN" crd >"$WORK/crd-generated.yaml"
+  diff -u "$WORK/crd-generated.yaml" "$CHART/files/crds/ticketevents.yaml"
+  diff -u "$ROOT/crds/ticketevents.yaml" "$CHART/files/crds/ticketevents.yaml"
+  # What the chart installs is the same object, plus the chart's labels and the keep policy.
+  "$HELM" template "$RELEASE" "$CHART" --namespace "$NAMESPACE" --show-only templates/crd.yaml >"$WORK/crd-rendered.yaml"
+  "$PYTHON" - "$WORK/crd-rendered.yaml" "$WORK/crd-generated.yaml" <<'PY'
+import sys, yaml
+rendered, generated = (yaml.safe_load(open(path)) for path in sys.argv[1:])
+assert rendered["metadata"].pop("annotations") == {"helm.sh/resource-policy": "keep"}, "the CRD lacks the keep policy"
+assert rendered["metadata"].pop("labels")["app.kubernetes.io/managed-by"] == "Helm"
+assert rendered == generated, "the chart renders a CRD that differs from `ticketing-operator crd`"
+PY
+}
+
+check_rbac_copy() {
+  "$OPERATOR_BIN" rbac >"$WORK/rbac-generated.yaml"
+  diff -u "$WORK/rbac-generated.yaml" "$CHART/files/operator-rbac.yaml"
+}
+
+check_lint() {
+  "$HELM" lint --strict "$CHART" --namespace "$NAMESPACE" -f "$CHART/ci/$1-values.yaml"
+}
+
+check_template() {
+  "$HELM" template "$RELEASE" "$CHART" --namespace "$NAMESPACE" -f "$CHART/ci/$1-values.yaml" \
+    >"$WORK/rendered-$1.yaml"
+  grep -q '^kind: Deployment' "$WORK/rendered-$1.yaml"
+}
+
+# Each bad value set must be refused, and for the stated reason.
+BAD_VALUES=(
+  "operator.replicas=0|/operator/replicas"
+  "bogusKey=1|additional properties 'bogusKey'"
+  "image.digest=latest|/image/digest"
+  "routing.baseDomain=Not_A_Domain|/routing/baseDomain"
+  "jwt.secret=too-short|/jwt/secret"
+  "admin.token=too-short|/admin/token"
+  "api.service.type=External|/api/service/type"
+  "operator.resources.limits=null|/operator/resources"
+  "metrics.serviceMonitor.interval=often|/metrics/serviceMonitor/interval"
+  "api.autoscaling.minReplicas=5,api.autoscaling.maxReplicas=2|minReplicas must not exceed"
+  "operator.pdb.minAvailable=2|operator.pdb.minAvailable must be below"
+  "config.existingSecret=ticketing-env,database.url=mysql://u:p@db/t|config.existingSecret is set"
+  "api.enabled=false|set operator.apiUrl"
+  "eventService.env.DATABASE_URL=mysql://u:p@db/t|/eventService/env"
+)
+
+check_bad_values_refused() {
+  local entry set expected
+  for entry in "${BAD_VALUES[@]}"; do
+    set="${entry%%|*}"
+    expected="${entry#*|}"
+    if "$HELM" template "$RELEASE" "$CHART" --set "$set" >/dev/null 2>"$WORK/bad.err"; then
+      echo "accepted bad values: $set"
+      return 1
+    fi
+    grep -qF -- "$expected" "$WORK/bad.err" || { echo "refused $set, but not for '$expected':"; cat "$WORK/bad.err"; return 1; }
+    echo "refused: $set"
+  done
+}
+
+# checkov reads its skips from helm/checkov.yaml (each justified there); per-resource skips are annotations.
+checkov() {
+  BC_SKIP_MAPPING=TRUE "$CHECKOV_VENV/bin/checkov" --config-file "$ROOT/helm/checkov.yaml" "$@"
+}
+
+check_checkov_rendered() {
+  checkov --framework kubernetes -f "$WORK/rendered-$1.yaml"
+}
+
+check_checkov_chart() {
+  local skips
+  skips="$("$PYTHON" -c 'import sys, yaml; print(",".join(yaml.safe_load(open(sys.argv[1]))["skip-check"]))' \
+    "$ROOT/helm/checkov.yaml")"
+  # checkov renders the chart itself, always into the namespace "default"; CKV_K8S_21 (no default namespace) is
+  # checked on the renderings into $NAMESPACE above. A --skip-check replaces the config file's list, so both go here.
+  PATH="$BIN_DIR:$PATH" checkov --framework helm -d "$CHART" --skip-check "$skips,CKV_K8S_21"
+}
+
+check_checkov_dockerfiles() {
+  checkov --framework dockerfile -f "$ROOT/docker/service.Dockerfile" -f "$ROOT/docker/operator.Dockerfile"
+}
+
+log "static checks"
+check values-table check_values_table
+check crd-copy check_crd_copy
+check rbac-copy check_rbac_copy
+for values in "${VALUES_SETS[@]}"; do
+  check "lint-$values" check_lint "$values"
+  check "template-$values" check_template "$values"
+done
+check bad-values-refused check_bad_values_refused
+for values in "${VALUES_SETS[@]}"; do
+  check "checkov-rendered-$values" check_checkov_rendered "$values"
+done
+check checkov-chart check_checkov_chart
+check checkov-dockerfiles check_checkov_dockerfiles
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cluster checks.
+
+log "starting a control plane (scripts/control-plane.sh start)"
+"$ROOT/scripts/control-plane.sh" start "$CONTROL_PLANE_DIR" >"$WORK/logs/control-plane-start.log" 2>&1 \
+  || { tail -n 30 "$WORK/logs/control-plane-start.log" >&2; die "the control plane did not start"; }
+export KUBECONFIG="$CONTROL_PLANE_DIR/kubeconfig"
+kubectl() { "$KUBECTL" "$@"; }
+kubectl create namespace "$NAMESPACE" >/dev/null
+# The production values render ServiceMonitors; a stand-in CRD lets the API server validate everything else.
+kubectl apply -f "$ROOT/helm/test-fixtures/servicemonitor-crd.yaml" >/dev/null
+poll "the ServiceMonitor stand-in CRD" kubectl get --raw /apis/monitoring.coreos.com/v1 >/dev/null \
+  || die "the ServiceMonitor stand-in CRD was not served"
+
+check_dry_run() {
+  kubectl apply --server-side --dry-run=server --field-manager=helm-test -f "$WORK/rendered-$1.yaml"
+}
+
+check_install() {
+  "$HELM" install "$RELEASE" "$CHART" --namespace "$NAMESPACE" --wait --timeout "${WAIT_SECONDS}s"
+  kubectl -n "$NAMESPACE" rollout status "deployment/$RELEASE-operator" --timeout=10s
+  [[ "$(kubectl -n "$NAMESPACE" get deployment "$RELEASE-operator" -o jsonpath='{.status.readyReplicas}')" == 2 ]]
+  kubectl -n "$NAMESPACE" rollout status "deployment/$RELEASE-api" --timeout=10s
+  kubectl get crd ticketevents.ticketing.dev -o jsonpath='{.metadata.annotations.helm\.sh/resource-policy}' | grep -qx keep
+  kubectl -n "$NAMESPACE" get secret "$RELEASE-config" "$RELEASE-admin" >/dev/null
+}
+
+check_examples() {
+  poll "the TicketEvent API" kubectl get ticketevents -n "$NAMESPACE"
+  kubectl -n "$NAMESPACE" apply -f "$CHART/examples/"
+  [[ "$(kubectl -n "$NAMESPACE" get ticketevents -o name | wc -l)" -eq "$(ls "$CHART"/examples/*.yaml | wc -l)" ]]
+}
+
+# Prints the operator's arguments exactly as the chart renders them for its Deployment, one a line.
+rendered_operator_args() {
+  "$PYTHON" - "$WORK/rendered-default.yaml" "$RELEASE-operator" <<'PY'
+import sys, yaml
+for doc in yaml.safe_load_all(open(sys.argv[1])):
+    if doc and doc["kind"] == "Deployment" and doc["metadata"]["name"] == sys.argv[2]:
+        for arg in doc["spec"]["template"]["spec"]["containers"][0]["args"]:
+            print(arg)
+PY
+}
+
+# A kubeconfig that authenticates as the chart's operator ServiceAccount, through a TokenRequest.
+write_operator_kubeconfig() {
+  local server ca token
+  server="$(kubectl config view --raw -o jsonpath='{.clusters[0].cluster.server}')"
+  ca="$(kubectl config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority}')"
+  token="$(kubectl -n "$NAMESPACE" create token "$RELEASE-operator" --duration=1h)"
+  (
+    umask 077
+    cat >"$WORK/operator-kubeconfig" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: $server
+    certificate-authority: $ca
+users:
+- name: operator
+  user:
+    token: $token
+contexts:
+- name: operator
+  context:
+    cluster: test
+    user: operator
+    namespace: $NAMESPACE
+current-context: operator
+KUBECONFIG
+  )
+  KUBECONFIG="$WORK/operator-kubeconfig" "$KUBECTL" auth whoami -o jsonpath='{.status.userInfo.username}' \
+    | grep -qx "system:serviceaccount:$NAMESPACE:$RELEASE-operator"
+}
+
+# Starts the real service on a free loopback port with the chart's admin token and JWT key; writes its URL to
+# $WORK/service-url. It gets SIGTERM when the calling check's shell exits.
+start_local_service() {
+  local line deadline=$((SECONDS + WAIT_SECONDS))
+  kubectl -n "$NAMESPACE" get secret "$RELEASE-admin" -o jsonpath='{.data.admin-token}' | base64 -d \
+    >"$WORK/admin-token"
+  TICKETING_JWT_SECRET="$(kubectl -n "$NAMESPACE" get secret "$RELEASE-config" \
+    -o jsonpath='{.data.TICKETING_JWT_SECRET}' | base64 -d)" \
+    setpriv --pdeathsig TERM -- "$SERVICE_BIN" serve --bind 127.0.0.1:0 --data-dir "$WORK/service-data" \
+    --admin-token-file "$WORK/admin-token" >"$WORK/service.out" 2>"$WORK/logs/service.log" </dev/null &
+  echo $! >"$WORK/pids/service"
+  until line="$(grep -m1 -o 'listening on http://[0-9.:]*' "$WORK/service.out")"; do
+    (( SECONDS < deadline )) && kill -0 "$(cat "$WORK/pids/service")" || { cat "$WORK/logs/service.log"; return 1; }
+    sleep 0.2
+  done
+  echo "${line#listening on }" >"$WORK/service-url"
+}
+
+# Succeeds once the operator has finished a reconcile of TicketEvent $1: every kind of child it builds exists and is
+# owned by the event, and the event's status reports a phase for its current generation.
+event_reconciled() {
+  local kinds="configmaps,deployments,services,horizontalpodautoscalers,poddisruptionbudgets,ingresses"
+  kubectl -n "$NAMESPACE" get "$kinds" -o json >"$WORK/children.json"
+  kubectl -n "$NAMESPACE" get ticketevent "$1" -o json >"$WORK/event.json"
+  "$PYTHON" - "$1" "$WORK/children.json" "$WORK/event.json" <<'PY'
+import json, sys
+name, children, event = sys.argv[1], json.load(open(sys.argv[2]))["items"], json.load(open(sys.argv[3]))
+owned = {c["kind"] for c in children
+         if any(r["kind"] == "TicketEvent" and r["name"] == name for r in c["metadata"].get("ownerReferences", []))}
+wanted = {"ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Ingress"}
+status = event.get("status", {})
+print(f"owned children: {sorted(owned)}; phase {status.get('phase')}; observed generation "
+      f"{status.get('observedGeneration')} of {event['metadata']['generation']}")
+done = (owned == wanted and status.get("phase") not in (None, "", "Pending", "Failed")
+        and status.get("observedGeneration") == event["metadata"]["generation"])
+sys.exit(0 if done else 1)
+PY
+}
+
+check_operator_with_chart_rbac() {
+  local api_url metrics_port arg args=()
+  write_operator_kubeconfig
+  start_local_service
+  api_url="$(cat "$WORK/service-url")"
+  metrics_port="$(comm -23 <(seq 20000 32000 | sort) <(ss -Htln | awk '{n=split($4,a,":"); print a[n]}' | sort -u) \
+    | shuf -n1)"
+  # The chart's own arguments, with the in-cluster addresses and paths replaced by local ones.
+  while IFS= read -r arg; do
+    case "$arg" in
+      --api-url=*) args+=("--api-url=$api_url") ;;
+      --admin-token-file=*) args+=("--admin-token-file=$WORK/admin-token") ;;
+      --metrics-bind=*) args+=("--metrics-bind=127.0.0.1:$metrics_port") ;;
+      *) args+=("$arg") ;;
+    esac
+  done < <(rendered_operator_args)
+  echo "running: ticketing-operator ${args[*]}"
+  KUBECONFIG="$WORK/operator-kubeconfig" POD_NAME=test-helm-operator POD_NAMESPACE="$NAMESPACE" \
+    setpriv --pdeathsig TERM -- "$OPERATOR_BIN" "${args[@]}" >"$WORK/logs/operator.log" 2>&1 </dev/null &
+  echo $! >"$WORK/pids/operator"
+  if ! poll "the operator to reconcile $PROBE_EVENT" event_reconciled "$PROBE_EVENT"; then
+    event_reconciled "$PROBE_EVENT" || true
+    tail -n 40 "$WORK/logs/operator.log"
+    return 1
+  fi
+  event_reconciled "$PROBE_EVENT"
+  if grep -i forbidden "$WORK/logs/operator.log"; then
+    echo "the operator was refused something by the API server"
+    return 1
+  fi
+  kill -TERM "$(cat "$WORK/pids/operator")" "$(cat "$WORK/pids/service")"
+}
+
+check_uninstall_keeps_events() {
+  local before
+  before="$(kubectl -n "$NAMESPACE" get ticketevents -o name | sort)"
+  [[ -n "$before" ]]
+  "$HELM" uninstall "$RELEASE" --namespace "$NAMESPACE" --wait --timeout "${WAIT_SECONDS}s"
+  kubectl get crd ticketevents.ticketing.dev
+  [[ "$(kubectl -n "$NAMESPACE" get ticketevents -o name | sort)" == "$before" ]]
+  if kubectl -n "$NAMESPACE" get deployment "$RELEASE-operator" 2>/dev/null; then
+    echo "the operator Deployment outlived the release"
+    return 1
+  fi
+}
+
+log "cluster checks"
+for values in "${VALUES_SETS[@]}"; do
+  check "dry-run-$values" check_dry_run "$values"
+done
+check helm-install check_install
+check examples-applied check_examples
+check operator-with-chart-rbac check_operator_with_chart_rbac
+check uninstall-keeps-events check_uninstall_keeps_events
+
+echo "helm checks: $PASSED passed, $FAILED failed"
+(( FAILED == 0 ))
