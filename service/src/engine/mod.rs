@@ -1,0 +1,276 @@
+//! The reservation engine: one writer per event that batches its pending requests into single transactions.
+//!
+//! ```text
+//!   handler ──try_send──▶ [bounded queue of event 7] ──▶ writer task of event 7 ──▶ batch::run (one transaction)
+//!      ▲                        (full: 503 queue_full)          │ drains up to max_batch requests
+//!      └──────────── oneshot reply, sent only after COMMIT ◀────┘
+//! ```
+//!
+//! Inside a replica every change to an event's seats goes through its writer, so requests never race each other
+//! and never see "busy" (I2); across replicas the row lock taken by `batch::run` serialises writers. Combining a
+//! batch in one transaction passes the hot-row limit of a single counter. Each writer keeps an availability hint
+//! (the seats left at its last commit) that answers a sold-out flood without touching the database, for requests
+//! that carry no idempotency key (a keyed request may be a retry of a success and must see its first result).
+
+pub mod batch;
+pub mod decide;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::{Reservation, ReservationRequest};
+use crate::error::ApiError;
+use crate::store::ids::IdAllocator;
+use crate::store::{events, is_retryable, Db};
+pub use batch::{Booked, CancelRequest};
+
+/// Tuning of the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineConfig {
+    /// Requests one event may have waiting; more are answered 503 `queue_full`.
+    pub queue_depth: usize,
+    /// The most requests one transaction combines.
+    pub max_batch: usize,
+    /// How long the availability hint may answer "sold out" before the database is asked again.
+    pub hint_ttl: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self { queue_depth: 20_000, max_batch: 512, hint_ttl: Duration::from_millis(250) }
+    }
+}
+
+/// Called after every commit that changed an event's seats (the cache invalidates the event).
+pub type OnCommit = Arc<dyn Fn(i64) + Send + Sync>;
+
+/// The per-event writers of this process.
+pub struct Engine {
+    db: Db,
+    ids: Arc<IdAllocator>,
+    config: EngineConfig,
+    writers: Mutex<HashMap<i64, Writer>>,
+    on_commit: OnCommit,
+    epoch: Instant,
+}
+
+#[derive(Clone)]
+struct Writer {
+    queue: mpsc::Sender<Job>,
+    hint: Arc<Hint>,
+}
+
+/// The seats left at the writer's last commit, and when that was (milliseconds since the engine started).
+#[derive(Debug)]
+struct Hint {
+    available: AtomicI64,
+    refreshed_at: AtomicI64,
+}
+
+enum Job {
+    Reserve(ReservationRequest, oneshot::Sender<Result<Booked, ApiError>>),
+    Cancel(CancelRequest, oneshot::Sender<Result<Reservation, ApiError>>),
+}
+
+impl Engine {
+    /// An engine over `db`; `on_commit` runs after each commit that changed an event's seats.
+    pub fn new(db: Db, config: EngineConfig, on_commit: OnCommit) -> Self {
+        Self {
+            db,
+            ids: Arc::new(IdAllocator::default()),
+            config,
+            writers: Mutex::new(HashMap::new()),
+            on_commit,
+            epoch: Instant::now(),
+        }
+    }
+
+    /// Reserves seats. Answers only after the transaction that booked them committed (I4).
+    pub async fn reserve(&self, request: ReservationRequest) -> Result<Booked, ApiError> {
+        let writer = self.writer(request.event_id).await?;
+        if request.idempotency_key.is_none() {
+            if let Some(available) = self.fresh_hint(&writer.hint) {
+                if available < request.quantity {
+                    metrics::counter!("ticketing_sold_out_answers_total", "path" => "hint").increment(1);
+                    return Err(ApiError::SoldOut { available, requested: request.quantity });
+                }
+            }
+        }
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(&writer, Job::Reserve(request, reply))?;
+        let result = answer.await.map_err(|_| ApiError::Internal)?;
+        if let Err(ApiError::SoldOut { .. }) = &result {
+            metrics::counter!("ticketing_sold_out_answers_total", "path" => "database").increment(1);
+        }
+        result
+    }
+
+    /// Cancels a reservation already read by the caller; seats come back exactly once (I3).
+    pub async fn cancel(&self, reservation: Reservation) -> Result<Reservation, ApiError> {
+        let writer = self.writer(reservation.event_id).await?;
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(&writer, Job::Cancel(CancelRequest { reservation }, reply))?;
+        answer.await.map_err(|_| ApiError::Internal)?
+    }
+
+    /// Forgets the availability hint of an event whose definition changed.
+    pub fn forget_hint(&self, event_id: i64) {
+        if let Some(writer) = self.writers.lock().unwrap_or_else(|e| e.into_inner()).get(&event_id) {
+            writer.hint.refreshed_at.store(i64::MIN, Ordering::Release);
+        }
+    }
+
+    fn enqueue(&self, writer: &Writer, job: Job) -> Result<(), ApiError> {
+        writer.queue.try_send(job).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => {
+                metrics::counter!("ticketing_queue_full_total").increment(1);
+                ApiError::QueueFull
+            }
+            mpsc::error::TrySendError::Closed(_) => ApiError::Internal,
+        })
+    }
+
+    fn fresh_hint(&self, hint: &Hint) -> Option<i64> {
+        let age = self.now_ms().checked_sub(hint.refreshed_at.load(Ordering::Acquire))?;
+        let ttl = i64::try_from(self.config.hint_ttl.as_millis()).unwrap_or(i64::MAX);
+        (0..ttl).contains(&age).then(|| hint.available.load(Ordering::Acquire))
+    }
+
+    fn now_ms(&self) -> i64 {
+        i64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// The writer of `event_id`, started on first use once the event is known to exist.
+    async fn writer(&self, event_id: i64) -> Result<Writer, ApiError> {
+        if let Some(writer) = self.live_writer(event_id) {
+            return Ok(writer);
+        }
+        if events::get(&self.db, event_id).await?.is_none() {
+            return Err(ApiError::EventNotFound(event_id));
+        }
+        let mut writers = self.writers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(writer) = writers.get(&event_id).filter(|w| !w.queue.is_closed()) {
+            return Ok(writer.clone());
+        }
+        let (queue, jobs) = mpsc::channel(self.config.queue_depth);
+        let hint = Arc::new(Hint { available: AtomicI64::new(0), refreshed_at: AtomicI64::new(i64::MIN) });
+        let writer = Writer { queue, hint: hint.clone() };
+        writers.insert(event_id, writer.clone());
+        let task = WriterTask {
+            event_id,
+            db: self.db.clone(),
+            ids: self.ids.clone(),
+            max_batch: self.config.max_batch,
+            hint,
+            on_commit: self.on_commit.clone(),
+            epoch: self.epoch,
+        };
+        tokio::spawn(task.run(jobs));
+        Ok(writer)
+    }
+
+    fn live_writer(&self, event_id: i64) -> Option<Writer> {
+        let writers = self.writers.lock().unwrap_or_else(|e| e.into_inner());
+        writers.get(&event_id).filter(|w| !w.queue.is_closed()).cloned()
+    }
+}
+
+/// The task that owns one event's queue.
+struct WriterTask {
+    event_id: i64,
+    db: Db,
+    ids: Arc<IdAllocator>,
+    max_batch: usize,
+    hint: Arc<Hint>,
+    on_commit: OnCommit,
+    epoch: Instant,
+}
+
+/// How often a batch is tried again after a retryable database error (a key race or a deadlock).
+const ATTEMPTS: usize = 3;
+
+impl WriterTask {
+    async fn run(self, mut jobs: mpsc::Receiver<Job>) {
+        let mut pending = Vec::with_capacity(self.max_batch);
+        while jobs.recv_many(&mut pending, self.max_batch).await > 0 {
+            metrics::gauge!("ticketing_queue_depth").set(jobs.len() as f64);
+            metrics::histogram!("ticketing_batch_size").record(pending.len() as f64);
+            self.process(std::mem::take(&mut pending)).await;
+        }
+    }
+
+    async fn process(&self, jobs: Vec<Job>) {
+        let mut reserves = Vec::new();
+        let mut reserve_replies = Vec::new();
+        let mut cancels = Vec::new();
+        let mut cancel_replies = Vec::new();
+        for job in jobs {
+            match job {
+                Job::Reserve(request, reply) => {
+                    reserves.push(request);
+                    reserve_replies.push(reply);
+                }
+                Job::Cancel(request, reply) => {
+                    cancels.push(request);
+                    cancel_replies.push(reply);
+                }
+            }
+        }
+        let requests: Vec<&ReservationRequest> = reserves.iter().collect();
+        let outcome = self.run_with_retries(&requests, &cancels).await;
+        match outcome {
+            Ok(result) => {
+                if let Some(available) = result.available_after {
+                    self.hint.available.store(available, Ordering::Release);
+                    let now = i64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(i64::MAX);
+                    self.hint.refreshed_at.store(now, Ordering::Release);
+                }
+                let booked = result.reserves.iter().filter(|r| matches!(r, Ok(b) if !b.replayed)).count();
+                let cancelled = result.cancels.iter().filter(|r| r.is_ok()).count();
+                if booked > 0 || cancelled > 0 {
+                    (self.on_commit)(self.event_id);
+                }
+                metrics::counter!("ticketing_reservations_total", "outcome" => "booked").increment(booked as u64);
+                metrics::counter!("ticketing_cancellations_total").increment(cancelled as u64);
+                for (reply, answer) in reserve_replies.into_iter().zip(result.reserves) {
+                    let _ = reply.send(answer);
+                }
+                for (reply, answer) in cancel_replies.into_iter().zip(result.cancels) {
+                    let _ = reply.send(answer);
+                }
+            }
+            Err(error) => {
+                // Nothing was committed that the clients were told about: each may retry (with its key).
+                let _ = ApiError::dependency("database", &error);
+                for reply in reserve_replies {
+                    let _ = reply.send(Err(ApiError::Unavailable));
+                }
+                for reply in cancel_replies {
+                    let _ = reply.send(Err(ApiError::Unavailable));
+                }
+            }
+        }
+    }
+
+    async fn run_with_retries(
+        &self,
+        requests: &[&ReservationRequest],
+        cancels: &[CancelRequest],
+    ) -> Result<batch::BatchResult, sqlx::Error> {
+        let ids = self.ids.take(&self.db, requests.len()).await?;
+        let mut attempt = 1;
+        loop {
+            match batch::run(&self.db, self.event_id, requests, cancels, &ids).await {
+                Err(error) if attempt < ATTEMPTS && is_retryable(&error) => {
+                    tracing::warn!(event_id = self.event_id, attempt, error = %error, "retrying a batch");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The HTTP layer: the shared state, the router that composes every feature's routes, and the middleware around
+//! them (metrics by route and status, security headers, body limit, JSON 404/405).
+
+pub mod events;
+pub mod json;
+pub mod ops;
+pub mod reservations;
+pub mod views;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::auth::Authenticator;
+use crate::cache::Cache;
+use crate::domain::validate_idempotency_key;
+use crate::engine::Engine;
+use crate::error::ApiError;
+use crate::store::Db;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub engine: Arc<Engine>,
+    pub cache: Arc<Cache>,
+    pub auth: Arc<Authenticator>,
+    /// The one event this process takes reservations for, if scoped.
+    pub event_scope: Option<i64>,
+    pub metrics: PrometheusHandle,
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let security_headers = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
+    ];
+    let mut router = Router::new()
+        .merge(ops::router())
+        .merge(events::router())
+        .merge(reservations::router())
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(json::MAX_BODY_BYTES))
+        .layer(middleware::from_fn(record_request));
+    for (name, value) in security_headers {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
+    }
+    router.with_state(state)
+}
+
+/// Records `http_request_duration_seconds` by route template, method and status.
+async fn record_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let method = request.method().as_str().to_owned();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::histogram!("http_request_duration_seconds", "route" => route, "method" => method, "status" => status)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Parses an id from a path: a positive integer.
+pub fn parse_id(text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::Invalid(format!("the id in the path must be a positive integer, got {:?}", truncate(text))))
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(40).collect()
+}
+
+/// The `Idempotency-Key` header, if present exactly once and valid.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    static NAME: HeaderName = HeaderName::from_static("idempotency-key");
+    let mut values = headers.get_all(&NAME).iter();
+    let Some(first) = values.next() else { return Ok(None) };
+    if values.next().is_some() {
+        return Err(ApiError::Invalid("send at most one Idempotency-Key header".into()));
+    }
+    let key = first.to_str().map_err(|_| ApiError::Invalid("Idempotency-Key must be visible ASCII".into()))?;
+    validate_idempotency_key(key)?;
+    Ok(Some(key.to_owned()))
+}

@@ -1,0 +1,149 @@
+//! The database: connection pools, migrations and the SQL that reads and writes rows.
+//!
+//! One code path serves both dialects through `sqlx::Any`: MySQL (Aurora MySQL 8 in production, MariaDB 10.11 in
+//! tests) and SQLite (the embedded default). Only what differs is switched on [`Dialect`]: the migrations, and the
+//! `FOR UPDATE` that takes the event's row lock on MySQL (SQLite serialises writers on the database lock instead,
+//! and the service gives it a single writing connection).
+//!
+//! ```text
+//!   store::events        events: create, read, list, update, close
+//!   store::reservations  reservations: read one, list a buyer's
+//!   store::ids           blocks of reservation ids (hi-lo allocator)
+//!   engine::batch        the reservation transaction itself (uses the pools from here)
+//! ```
+
+pub mod events;
+pub mod ids;
+pub mod reservations;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions as _, Executor as _};
+
+/// Which SQL dialect the database speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    MySql,
+    Sqlite,
+}
+
+impl Dialect {
+    /// The suffix that takes a row lock in a locking read.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Self::MySql => " FOR UPDATE",
+            Self::Sqlite => "",
+        }
+    }
+}
+
+/// Pool sizes.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSizes {
+    /// Connections for MySQL (shared by reads and writes).
+    pub max_connections: u32,
+}
+
+/// The database handle: a pool for writes and one for reads (the same pool on MySQL).
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub dialect: Dialect,
+    pub writer: AnyPool,
+    pub reader: AnyPool,
+}
+
+impl Db {
+    /// Connects to `url` (`mysql://...` or `sqlite://...`) and applies the embedded migrations.
+    pub async fn connect(url: &str, sizes: PoolSizes) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("mysql:") || url.starts_with("mariadb:") {
+            Dialect::MySql
+        } else if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else {
+            anyhow::bail!("unsupported database URL scheme: expected mysql:// or sqlite://");
+        };
+        let url = url.replacen("mariadb:", "mysql:", 1);
+        let options = AnyConnectOptions::from_str(&url)
+            .context("invalid database URL")?
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+        let db = match dialect {
+            Dialect::MySql => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(sizes.max_connections)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await
+                    .context("cannot connect to the MySQL database")?;
+                Self { dialect, writer: pool.clone(), reader: pool }
+            }
+            Dialect::Sqlite => {
+                let pool = |max: u32| {
+                    AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10)).after_connect(
+                        |conn, _| {
+                            Box::pin(async move {
+                                conn.execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                                )
+                                .await?;
+                                Ok(())
+                            })
+                        },
+                    )
+                };
+                let writer = pool(1).connect_with(options.clone()).await.context("cannot open the SQLite database")?;
+                let reader = pool(4).connect_with(options).await.context("cannot open the SQLite database")?;
+                Self { dialect, writer, reader }
+            }
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// The URL of the embedded default database inside `data_dir`.
+    pub fn embedded_url(data_dir: &Path) -> String {
+        format!("sqlite://{}?mode=rwc", data_dir.join("ticketing.db").display())
+    }
+
+    /// Applies the migrations of this dialect that have not run yet.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.dialect {
+            Dialect::MySql => sqlx::migrate!("migrations/mysql"),
+            Dialect::Sqlite => sqlx::migrate!("migrations/sqlite"),
+        };
+        migrator.run(&self.writer).await.context("database migration failed")?;
+        Ok(())
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.reader).await.is_ok()
+    }
+}
+
+/// Whether a database error is worth retrying the whole transaction for: a unique-key race, a deadlock or a lock
+/// wait timeout. The transaction was rolled back, so nothing of it is visible.
+pub fn is_retryable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || matches!(db.code().as_deref(), Some("40001") | Some("1213") | Some("1205") | Some("5") | Some("6"))
+                || db.message().contains("Deadlock")
+                || db.message().contains("database is locked")
+        }
+        _ => false,
+    }
+}
