@@ -40,6 +40,28 @@ impl Backend {
     }
 }
 
+/// Creates the MySQL database named in `database_url` if it does not exist yet (the service migrates it but
+/// cannot create it), so the suite can be pointed at a fresh server with any database name.
+pub async fn ensure_database(database_url: &str) -> anyhow::Result<()> {
+    use sqlx::{Connection as _, Executor as _};
+    let Some(rest) = database_url.strip_prefix("mysql://") else { return Ok(()) };
+    let (server, name) = match rest.split_once('/') {
+        Some((authority, path)) => (format!("mysql://{authority}"), path.split('?').next().unwrap_or_default()),
+        None => bail!("DATABASE_URL must name a database (mysql://user:pass@host:port/DB)"),
+    };
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        bail!("the database name in DATABASE_URL must be letters, digits and underscores");
+    }
+    let mut connection =
+        sqlx::mysql::MySqlConnection::connect(&server).await.context("connecting to the MySQL server of DATABASE_URL")?;
+    connection
+        .execute(format!("CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin").as_str())
+        .await
+        .context("creating the benchmark database")?;
+    connection.close().await?;
+    Ok(())
+}
+
 /// Finds the service binary: `explicit` if given, else `ticketing-service` beside the current executable (or one
 /// directory up, where test executables live in `deps/`).
 pub fn locate_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {

@@ -23,7 +23,7 @@ use crate::load::{run_closed, run_open, Length};
 use crate::mixed::Mixed;
 use crate::outcome::{Ack, ErrorCounts};
 use crate::report::{Row, CEILING};
-use crate::service_proc::{peak_rss_mb, reset_peak_rss, Backend, ServiceProcess};
+use crate::service_proc::{ensure_database, peak_rss_mb, reset_peak_rss, Backend, ServiceProcess};
 use crate::storm::{run_storm, StormConfig};
 use crate::traffic::{EventReads, SoldOutFlood, TrivialGet};
 
@@ -147,17 +147,18 @@ pub async fn run_suite(config: &SuiteConfig) -> anyhow::Result<Vec<Row>> {
                 credentials: config.credentials.clone(),
                 run_id: run_id(),
             };
-            rows.extend(all_scenarios(&under_test, sizes, "storm").await?);
+            rows.extend(all_scenarios(&under_test, sizes, "storm").await);
         }
         Source::Spawn { binary, backend } => {
             let process = start(binary, backend, config).await?;
             let under_test = attach(&process, config).await?;
-            rows.extend(all_scenarios(&under_test, sizes, "storm").await?);
+            rows.extend(all_scenarios(&under_test, sizes, "storm").await);
             process.stop()?;
             if *backend != Backend::Embedded {
                 let process = start(binary, &Backend::Embedded, config).await?;
                 let under_test = attach(&process, config).await?;
-                rows.push(storm(&under_test, sizes, "storm_sqlite").await?.0);
+                let name = "storm_sqlite";
+                rows.push(storm(&under_test, sizes, name).await.map_or_else(|e| failed(name, "sqlite", &e), |(row, _)| row));
                 process.stop()?;
             }
         }
@@ -170,6 +171,9 @@ fn run_id() -> String {
 }
 
 async fn start(binary: &std::path::Path, backend: &Backend, config: &SuiteConfig) -> anyhow::Result<ServiceProcess> {
+    if let Backend::External { database_url, .. } = backend {
+        ensure_database(database_url).await?;
+    }
     let log = config.log_dir.join(format!("service-{}.log", backend.label().replace('+', "-")));
     eprintln!("starting {} on {} (log: {})", binary.display(), backend.label(), log.display());
     ServiceProcess::start(binary, backend, &config.credentials, &log)
@@ -199,12 +203,34 @@ async fn measure_ceiling(sizes: &Sizes) -> anyhow::Result<Row> {
     Ok(row)
 }
 
-async fn all_scenarios(under_test: &UnderTest, sizes: &Sizes, storm_name: &str) -> anyhow::Result<Vec<Row>> {
-    let (storm_row, event) = storm(under_test, sizes, storm_name).await?;
-    let flood_row = flood(under_test, sizes, event).await?;
-    let reads_row = reads(under_test, sizes, event).await?;
-    let mixed_row = mixed(under_test, sizes).await?;
-    Ok(vec![storm_row, flood_row, reads_row, mixed_row])
+async fn all_scenarios(under_test: &UnderTest, sizes: &Sizes, storm_name: &str) -> Vec<Row> {
+    let backend = under_test.backend.as_str();
+    let mut rows = Vec::with_capacity(4);
+    match storm(under_test, sizes, storm_name).await {
+        Ok((row, event)) => {
+            rows.push(row);
+            rows.push(flood(under_test, sizes, event).await.unwrap_or_else(|e| failed("soldout_flood", backend, &e)));
+            rows.push(reads(under_test, sizes, event).await.unwrap_or_else(|e| failed("event_reads", backend, &e)));
+        }
+        Err(error) => {
+            rows.push(failed(storm_name, backend, &error));
+            let skipped = anyhow::anyhow!("not run: the storm that sells out its event failed");
+            rows.push(failed("soldout_flood", backend, &skipped));
+            rows.push(failed("event_reads", backend, &skipped));
+        }
+    }
+    rows.push(mixed(under_test, sizes).await.unwrap_or_else(|e| failed("mixed", backend, &e)));
+    rows
+}
+
+/// The row of a scenario that could not be carried out: no figures, and a failure whatever else happened.
+fn failed(name: &str, backend: &str, error: &anyhow::Error) -> Row {
+    eprintln!("{name} on {backend} failed: {error:#}");
+    let empty = crate::recorder::Recorder::new(std::time::Instant::now()).finish(std::time::Instant::now());
+    let mut row = Row::new(name, backend, "-", 0, &empty);
+    row.invariants_ok = false;
+    row.violations.push(Violation { invariant: "run_completed", detail: format!("{error:#}") });
+    row
 }
 
 /// Sells out a fresh event and checks it from the database.
