@@ -156,6 +156,22 @@ check_rbac_copy() {
   diff -u "$WORK/rbac-generated.yaml" "$CHART/files/operator-rbac.yaml"
 }
 
+# Every metric the Grafana dashboard queries is one that the service or the operator records.
+check_dashboard_metrics() {
+  "$PYTHON" - "$CHART/files/dashboards/ticketing.json" "$ROOT/service/src" "$ROOT/operator/src" <<'PY'
+import json, pathlib, re, sys
+dashboard = json.load(open(sys.argv[1]))
+sources = "".join(p.read_text() for root in sys.argv[2:] for p in pathlib.Path(root).rglob("*.rs"))
+queried = {name for panel in dashboard["panels"] for target in panel["targets"]
+           for name in re.findall(r"\b((?:http|ticketing)_[a-z_]+)", target["expr"])}
+recorded = lambda name: any(f'"{base}"' in sources for base in
+                            {name, re.sub(r"_(bucket|count|sum)$", "", name)})
+missing = sorted(name for name in queried if not recorded(name))
+print(f"{len(queried)} metrics queried; not recorded anywhere: {missing}")
+sys.exit(1 if missing or not queried else 0)
+PY
+}
+
 check_lint() {
   "$HELM" lint --strict "$CHART" --namespace "$NAMESPACE" -f "$CHART/ci/$1-values.yaml"
 }
@@ -224,6 +240,7 @@ log "static checks"
 check values-table check_values_table
 check crd-copy check_crd_copy
 check rbac-copy check_rbac_copy
+check dashboard-metrics check_dashboard_metrics
 for values in "${VALUES_SETS[@]}"; do
   check "lint-$values" check_lint "$values"
   check "template-$values" check_template "$values"
