@@ -1,5 +1,9 @@
 //! Helpers of the operator's tests on a real control plane: the shared cluster with the CRD installed from
-//! `crds/ticketevents.yaml`.
+//! `crds/ticketevents.yaml`; [`scenario`] adds a real reservation service ([`service`]) and in-process operator
+//! instances with a manual clock.
+
+pub mod scenario;
+pub mod service;
 
 use std::time::Duration;
 
