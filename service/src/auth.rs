@@ -92,7 +92,10 @@ impl Authenticator {
         };
         let mut validation = Validation::new(algorithm);
         validation.leeway = 5;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        let mut required = vec!["exp", "sub"];
+        required.extend(expect.issuer.as_ref().map(|_| "iss"));
+        required.extend(expect.audience.as_ref().map(|_| "aud"));
+        validation.set_required_spec_claims(&required);
         if let Some(issuer) = &expect.issuer {
             validation.set_issuer(&[issuer]);
         }

@@ -44,6 +44,8 @@ use crate::store::{Db, PoolSizes};
 
 /// Builds the application state: connects and migrates the database, connects the cache and starts the engine.
 pub async fn start(args: &ServeArgs) -> anyhow::Result<AppState> {
+    // The recorder comes first, so that metrics set while starting are kept.
+    let metrics = metrics_handle();
     let auth = args.auth.authenticator(&args.storage)?;
     let url = args.storage.resolve_url()?;
     let db = Db::connect(&url, PoolSizes { max_connections: args.db_max_connections }).await?;
@@ -70,7 +72,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<AppState> {
         cache,
         auth: Arc::new(auth),
         event_scope: args.event_scope,
-        metrics: metrics_handle(),
+        metrics,
     })
 }
 
