@@ -132,3 +132,27 @@ podAntiAffinity:
           matchLabels:
             {{- include "ticketing.selectorLabels" . | nindent 12 }}
 {{- end -}}
+
+{{/*
+Ingress rules for the HTTP port of the API and of every event's pods: from anywhere when
+networkPolicy.apiIngressFrom is empty; otherwise from those peers, the Prometheus peers of
+networkPolicy.metricsFrom (/metrics is on the same port), the operator and the chart's test pod.
+*/}}
+{{- define "ticketing.httpIngressRules" -}}
+- ports:
+    - port: http
+      protocol: TCP
+  {{- with .Values.networkPolicy.apiIngressFrom }}
+  from:
+    - podSelector:
+        matchLabels:
+          {{- include "ticketing.selectorLabels" (dict "ctx" $ "component" "operator") | nindent 10 }}
+    - podSelector:
+        matchLabels:
+          {{- include "ticketing.selectorLabels" (dict "ctx" $ "component" "test") | nindent 10 }}
+    {{- toYaml . | nindent 4 }}
+    {{- with $.Values.networkPolicy.metricsFrom }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- end }}
+{{- end -}}
