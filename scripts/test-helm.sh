@@ -401,6 +401,22 @@ check_operator_with_chart_rbac() {
   kill -TERM "$(cat "$WORK/pids/operator")" "$(cat "$WORK/pids/service")"
 }
 
+# An upgrade keeps the generated admin token and JWT key (the templates look the live Secrets up), so it neither
+# locks the operator out nor invalidates buyers' tokens.
+check_upgrade_keeps_generated_secrets() {
+  local before after
+  secrets() {
+    kubectl -n "$NAMESPACE" get secret "$RELEASE-admin" -o jsonpath='{.data.admin-token}'
+    kubectl -n "$NAMESPACE" get secret "$RELEASE-config" -o jsonpath='{.data.TICKETING_JWT_SECRET}'
+  }
+  before="$(secrets)"
+  "$HELM" upgrade "$RELEASE" "$CHART" --namespace "$NAMESPACE" --wait --timeout "${WAIT_SECONDS}s" \
+    --set api.logLevel=debug
+  [[ "$("$HELM" status "$RELEASE" --namespace "$NAMESPACE" -o json | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["version"])')" == 2 ]]
+  after="$(secrets)"
+  [[ -n "$before" && "$before" == "$after" ]] || { echo "the upgrade changed the generated secrets"; return 1; }
+}
+
 check_uninstall_keeps_events() {
   local before
   before="$(kubectl -n "$NAMESPACE" get ticketevents -o name | sort)"
@@ -421,6 +437,7 @@ done
 check helm-install check_install
 check examples-applied check_examples
 check operator-with-chart-rbac check_operator_with_chart_rbac
+check upgrade-keeps-generated-secrets check_upgrade_keeps_generated_secrets
 check uninstall-keeps-events check_uninstall_keeps_events
 
 echo "helm checks: $PASSED passed, $FAILED failed"
