@@ -83,14 +83,7 @@ async fn run_pipeline(event: &TicketEvent, ctx: &Context) -> Result<Action, Erro
     let record = match ensure_event(event, ctx).await {
         Ok(record) => record,
         Err(e) if e.is_invalid_input() => return fail_until_changed(event, ctx, e.to_string(), now).await,
-        Err(e) => {
-            // Keep the phase already reported: an outage of the admin API does not move the sale.
-            let phase = event.status.as_ref().and_then(|s| s.phase).unwrap_or(Phase::Pending);
-            let problem = Problem { reason: "ServiceApiUnavailable", message: e.to_string() };
-            let observed = Observed { phase: Some(phase), problem: Some(problem), ..Observed::default() };
-            write_status(event, ctx, &observed, now).await?;
-            return Err(e.into());
-        }
+        Err(e) => return degrade(event, ctx, "ServiceApiUnavailable", e.into(), now).await,
     };
     let sale = SaleState {
         sold_out: record.available_seats == 0 || record.status == "SOLD_OUT",
@@ -108,8 +101,15 @@ async fn run_pipeline(event: &TicketEvent, ctx: &Context) -> Result<Action, Erro
     });
 
     // Apply and prune.
-    let deployment = apply_all(&ctx.client, &children).await?;
-    for pruned in prune(&ctx.client, event, &children).await? {
+    let deployment = match apply_all(&ctx.client, &children).await {
+        Ok(deployment) => deployment,
+        Err(e) => return degrade(event, ctx, "ApplyFailed", e, now).await,
+    };
+    let pruned = match prune(&ctx.client, event, &children).await {
+        Ok(pruned) => pruned,
+        Err(e) => return degrade(event, ctx, "PruneFailed", e, now).await,
+    };
+    for pruned in pruned {
         publish(ctx, event, EventType::Normal, "ChildPruned", format!("deleted {pruned}, no longer built")).await;
     }
 
@@ -162,6 +162,22 @@ async fn ensure_event(event: &TicketEvent, ctx: &Context) -> Result<EventRecord,
             Ok(record)
         }
     }
+}
+
+/// Reports a transient failure as `Degraded` (keeping the phase and counts already reported: an outage does not move
+/// the sale) and returns the error, so the controller retries with backoff.
+async fn degrade(
+    event: &TicketEvent,
+    ctx: &Context,
+    reason: &'static str,
+    error: Error,
+    now: DateTime<Utc>,
+) -> Result<Action, Error> {
+    let phase = event.status.as_ref().and_then(|s| s.phase).unwrap_or(Phase::Pending);
+    let problem = Problem { reason, message: error.to_string() };
+    let observed = Observed { phase: Some(phase), problem: Some(problem), ..Observed::default() };
+    write_status(event, ctx, &observed, now).await?;
+    Err(error)
 }
 
 /// Marks the event Failed with `message` and waits for the spec to change.

@@ -143,3 +143,26 @@ async fn deleting_the_event_closes_its_sale_and_its_children_are_collected() -> 
     .await?;
     scenario.stop().await
 }
+
+#[tokio::test]
+async fn an_unreachable_service_degrades_the_event_without_moving_its_phase() -> Result<()> {
+    let mut scenario = Scenario::start("lifecycle-degraded").await?;
+    scenario.create_event("final", 100).await?;
+    let healthy = scenario.wait_ready("final", Phase::Scheduled, 1).await?;
+
+    scenario.service.kill().await?;
+    scenario.clock.set(scenario.opens_at - chrono::Duration::hours(1));
+
+    let degraded = eventually("the event to be degraded", || async {
+        let status = scenario.events.get("final").await?.status.unwrap_or_default();
+        let degraded = status.conditions.iter().any(|c| {
+            c.type_ == "Degraded" && c.status == "True" && c.reason == "ServiceApiUnavailable"
+        });
+        Ok(degraded.then_some(status))
+    })
+    .await?;
+    assert_eq!(degraded.phase, Some(Phase::Scheduled), "an outage does not move the sale");
+    assert_eq!((degraded.event_id, degraded.seats), (healthy.event_id, healthy.seats));
+    assert!(degraded.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "False"));
+    scenario.stop().await
+}

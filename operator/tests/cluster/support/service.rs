@@ -91,6 +91,14 @@ impl ReservationService {
     }
 }
 
+impl ReservationService {
+    /// Kills the process, keeping its data directory until drop.
+    pub async fn kill(&mut self) -> Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+}
+
 impl Drop for ReservationService {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
