@@ -98,6 +98,21 @@ pub fn cache_hit_rate(before: &str, after: &str) -> Option<f64> {
     (hits + misses > 0.0).then(|| hits / (hits + misses))
 }
 
+/// The sum of the samples with exactly `name` (no labels) in a scrape.
+fn sample(metrics_text: &str, name: &str) -> Option<f64> {
+    metrics_text.lines().find_map(|line| {
+        let (metric, value) = line.split_once(' ')?;
+        (metric == name).then(|| value.trim().parse().ok()).flatten()
+    })
+}
+
+/// The mean number of requests per write batch between two scrapes (`ticketing_batch_size` sum / count).
+pub fn mean_batch_size(before: &str, after: &str) -> Option<f64> {
+    let delta = |name: &str| Some(sample(after, name)? - sample(before, name).unwrap_or(0.0));
+    let (sum, count) = (delta("ticketing_batch_size_sum")?, delta("ticketing_batch_size_count")?);
+    (count > 0.0).then(|| sum / count)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +128,16 @@ mod tests {
     fn hit_rate_is_taken_from_the_counter_deltas() {
         assert_eq!(cache_counts(BEFORE), (10.0, 5.0));
         assert_eq!(cache_hit_rate(BEFORE, AFTER), Some(0.99));
+    }
+
+    #[test]
+    fn mean_batch_size_is_taken_from_the_summary_deltas() {
+        let before = "ticketing_batch_size_sum 100\nticketing_batch_size_count 10\n";
+        let after =
+            "ticketing_batch_size{quantile=\"0.5\"} 3\nticketing_batch_size_sum 1100\nticketing_batch_size_count 20\n";
+        assert_eq!(mean_batch_size(before, after), Some(100.0));
+        assert_eq!(mean_batch_size("", after), Some(55.0));
+        assert_eq!(mean_batch_size(after, after), None);
     }
 
     #[test]

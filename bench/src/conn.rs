@@ -63,13 +63,7 @@ impl Call {
 
     /// A request with a JSON body.
     pub fn json(method: Method, path: impl Into<String>, body: &serde_json::Value) -> Self {
-        Self {
-            method,
-            path: path.into(),
-            body: Some(Bytes::from(body.to_string())),
-            bearer: None,
-            headers: Vec::new(),
-        }
+        Self { method, path: path.into(), body: Some(Bytes::from(body.to_string())), bearer: None, headers: Vec::new() }
     }
 
     /// Adds `Authorization: <value>`; `value` already carries the `Bearer ` prefix.
@@ -152,7 +146,8 @@ impl Conn {
         self.connect().await?;
         let sender = self.sender.as_mut().expect("connected above");
         sender.ready().await?;
-        let mut builder = Request::builder().method(call.method.clone()).uri(&call.path).header(HOST, &self.target.host);
+        let mut builder =
+            Request::builder().method(call.method.clone()).uri(&call.path).header(HOST, &self.target.host);
         if let Some(bearer) = &call.bearer {
             builder = builder.header(AUTHORIZATION, bearer);
         }

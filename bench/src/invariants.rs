@@ -104,12 +104,11 @@ pub async fn check(pool: &AnyPool, expect: &Expectations) -> anyhow::Result<Verd
             stored_by_id.insert(row.id.clone(), row);
         }
     }
-    let orphans: i64 = sqlx::query(
-        "SELECT COUNT(*) FROM reservations r LEFT JOIN events e ON e.id = r.event_id WHERE e.id IS NULL",
-    )
-    .fetch_one(pool)
-    .await
-    .map(|row| integer(&row, 0))??;
+    let orphans: i64 =
+        sqlx::query("SELECT COUNT(*) FROM reservations r LEFT JOIN events e ON e.id = r.event_id WHERE e.id IS NULL")
+            .fetch_one(pool)
+            .await
+            .map(|row| integer(&row, 0))??;
     if orphans > 0 {
         verdict.add("no_reservation_without_seats", format!("{orphans} reservations reference no event"));
     }

@@ -76,10 +76,14 @@ fn run(args: Args) -> anyhow::Result<bool> {
     let (source, credentials) = match &args.target {
         Some(url) => {
             let (Some(admin), Some(secret)) = (args.admin_token.clone(), args.jwt_secret.clone()) else {
-                bail!("--target needs --admin-token and --jwt-secret (or TICKETING_ADMIN_TOKEN / TICKETING_JWT_SECRET)");
+                bail!(
+                    "--target needs --admin-token and --jwt-secret (or TICKETING_ADMIN_TOKEN / TICKETING_JWT_SECRET)"
+                );
             };
             let Some(database_url) = args.database_url.clone() else {
-                bail!("--target needs DATABASE_URL (or --database-url) so the invariants can be read from the database");
+                bail!(
+                    "--target needs DATABASE_URL (or --database-url) so the invariants can be read from the database"
+                );
             };
             (Source::Running { url: url.clone(), database_url }, Credentials::new(admin, secret))
         }

@@ -53,8 +53,9 @@ impl Mixed {
         (user, bearer)
     }
 
-    fn fail(&self, reply: &Reply) -> Step {
-        self.errors.add(&class_of(reply));
+    /// Counts a non-success answer under the kind of request it answered, e.g. `cancel: 409 already_cancelled`.
+    fn fail(&self, kind: &str, reply: &Reply) -> Step {
+        self.errors.add(&format!("{kind}: {}", class_of(reply)));
         Step::FAILURE
     }
 }
@@ -80,12 +81,20 @@ impl Workload for Mixed {
         let roll = state.rng.gen_range(0..100);
         let event = self.events[state.rng.gen_range(0..self.events.len())];
         let cancel = roll >= READ_EVENT + READ_OWN + PURCHASE && !state.held.is_empty();
+        let own = (READ_EVENT..READ_EVENT + READ_OWN).contains(&roll);
+        let kind = if cancel {
+            "cancel"
+        } else if own {
+            "own reservations"
+        } else {
+            "event read"
+        };
         let call = if cancel {
             let id = state.held.last().expect("checked non-empty");
             Call { method: Method::DELETE, ..Call::get(format!("/api/reservations/{id}")) }.auth(&state.bearer)
         } else if (READ_EVENT + READ_OWN..READ_EVENT + READ_OWN + PURCHASE).contains(&roll) {
             return self.purchase(conn, state, event).await;
-        } else if (READ_EVENT..READ_EVENT + READ_OWN).contains(&roll) {
+        } else if own {
             Call::get(format!("/api/reservations/user/{}", state.user)).auth(&state.bearer)
         } else {
             Call::get(format!("/api/events/{event}")).auth(&state.bearer)
@@ -94,7 +103,7 @@ impl Workload for Mixed {
             Ok(reply) => reply,
             Err(_) => {
                 // A cancel that got no answer stays in `held` and is sent again later.
-                self.errors.add(TRANSPORT);
+                self.errors.add(&format!("{kind}: {TRANSPORT}"));
                 return Step::FAILURE;
             }
         };
@@ -107,7 +116,7 @@ impl Workload for Mixed {
         if reply.status == StatusCode::OK {
             Step::SUCCESS
         } else {
-            self.fail(&reply)
+            self.fail(kind, &reply)
         }
     }
 }
@@ -129,7 +138,7 @@ impl Mixed {
         let reply = match conn.send(&call).await {
             Ok(reply) => reply,
             Err(_) => {
-                self.errors.add(TRANSPORT);
+                self.errors.add(&format!("purchase: {TRANSPORT}"));
                 return Step::FAILURE;
             }
         };
@@ -140,13 +149,13 @@ impl Mixed {
                     self.acknowledged.lock().expect("acknowledged lock poisoned").push(ack);
                     Step::SUCCESS
                 }
-                None => self.fail(&reply),
+                None => self.fail("purchase", &reply),
             };
         }
         // A correct refusal is a successful answer of the service.
         match reply.code().as_deref() {
             Some("sold_out") | Some("user_limit_reached") if reply.status == StatusCode::CONFLICT => Step::SUCCESS,
-            _ => self.fail(&reply),
+            _ => self.fail("purchase", &reply),
         }
     }
 }

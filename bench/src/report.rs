@@ -37,6 +37,8 @@ pub struct Row {
     pub peak_rss_mb: Option<f64>,
     /// Cache hits / cache lookups during the scenario, from the service's `/metrics`.
     pub cache_hit_rate: Option<f64>,
+    /// Reservations per database write batch during the scenario, from the service's `/metrics`.
+    pub mean_batch_size: Option<f64>,
     pub invariants_ok: bool,
     pub violations: Vec<Violation>,
     /// Non-success answers by class.
@@ -65,6 +67,7 @@ impl Row {
             p99_ratio_to_ceiling: 0.0,
             peak_rss_mb: None,
             cache_hit_rate: None,
+            mean_batch_size: None,
             invariants_ok: true,
             violations: Vec::new(),
             errors: BTreeMap::new(),
@@ -100,13 +103,13 @@ pub fn to_markdown(rows: &[Row]) -> String {
     let mut out = String::new();
     out.push_str(
         "| scenario | backend | model | conns | req/s | ok/s | p50 ms | p99 ms | p99.9 ms | ok/s vs ceiling | \
-         p99 vs ceiling | peak RSS MB | cache hits | invariants |\n",
+         p99 vs ceiling | peak RSS MB | cache hits | mean batch | invariants |\n",
     );
-    out.push_str("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    out.push_str("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for row in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} |",
             row.name,
             row.backend,
             row.model,
@@ -120,6 +123,7 @@ pub fn to_markdown(rows: &[Row]) -> String {
             row.p99_ratio_to_ceiling,
             row.peak_rss_mb.map_or("-".into(), |mb| format!("{mb:.1}")),
             row.cache_hit_rate.map_or("-".into(), |rate| format!("{:.1}%", rate * 100.0)),
+            row.mean_batch_size.map_or("-".into(), |size| format!("{size:.1}")),
             if row.invariants_ok { "ok".to_string() } else { format!("BROKEN ({})", row.violations.len()) },
         );
     }
@@ -135,7 +139,8 @@ pub fn to_markdown(rows: &[Row]) -> String {
         out.push_str("\nBroken invariants:\n\n");
         for row in broken {
             for violation in &row.violations {
-                let _ = writeln!(out, "- {} ({}): {}: {}", row.name, row.backend, violation.invariant, violation.detail);
+                let _ =
+                    writeln!(out, "- {} ({}): {}: {}", row.name, row.backend, violation.invariant, violation.detail);
             }
         }
     }
@@ -150,11 +155,19 @@ pub fn targets(rows: &[Row]) -> Vec<(String, String, bool)> {
     for row in rows.iter().filter(|row| row.name != CEILING && row.requests > 0) {
         let at = format!("{} on {}", row.name, row.backend);
         if row.name.starts_with("storm") {
-            out.push((format!("{at}: >= 35000 successes/s"), format!("{:.0}/s", row.successes_per_sec), row.successes_per_sec >= 35_000.0));
+            out.push((
+                format!("{at}: >= 35000 successes/s"),
+                format!("{:.0}/s", row.successes_per_sec),
+                row.successes_per_sec >= 35_000.0,
+            ));
             let half = 0.5 * ceiling.requests_per_sec;
             out.push((
                 format!("{at}: successes/s >= 0.5 x ceiling req/s ({half:.0})"),
-                format!("{:.0}/s ({:.2} x)", row.successes_per_sec, ratio(row.successes_per_sec, ceiling.requests_per_sec)),
+                format!(
+                    "{:.0}/s ({:.2} x)",
+                    row.successes_per_sec,
+                    ratio(row.successes_per_sec, ceiling.requests_per_sec)
+                ),
                 row.successes_per_sec >= half,
             ));
             out.push((
@@ -164,10 +177,18 @@ pub fn targets(rows: &[Row]) -> Vec<(String, String, bool)> {
             ));
         }
         if row.name == "soldout_flood" {
-            out.push((format!("{at}: >= 0.6 x ceiling"), format!("{:.2} x", row.ratio_to_ceiling), row.ratio_to_ceiling >= 0.6));
+            out.push((
+                format!("{at}: >= 0.6 x ceiling"),
+                format!("{:.2} x", row.ratio_to_ceiling),
+                row.ratio_to_ceiling >= 0.6,
+            ));
         }
         if row.name == "event_reads" {
-            out.push((format!("{at}: >= 0.7 x ceiling"), format!("{:.2} x", row.ratio_to_ceiling), row.ratio_to_ceiling >= 0.7));
+            out.push((
+                format!("{at}: >= 0.7 x ceiling"),
+                format!("{:.2} x", row.ratio_to_ceiling),
+                row.ratio_to_ceiling >= 0.7,
+            ));
             let hits = row.cache_hit_rate.unwrap_or(0.0);
             out.push((format!("{at}: >= 99% cache hits"), format!("{:.2}%", hits * 100.0), hits >= 0.99));
         }
@@ -212,8 +233,15 @@ mod tests {
         let parsed: serde_json::Value = serde_json::from_str(&to_json(&rows)).unwrap();
         let storm = &parsed.as_array().unwrap()[1];
         for field in [
-            "name", "requests_per_sec", "successes_per_sec", "p50_ms", "p99_ms", "p999_ms", "ratio_to_ceiling",
-            "peak_rss_mb", "invariants_ok",
+            "name",
+            "requests_per_sec",
+            "successes_per_sec",
+            "p50_ms",
+            "p99_ms",
+            "p999_ms",
+            "ratio_to_ceiling",
+            "peak_rss_mb",
+            "invariants_ok",
         ] {
             assert!(storm.get(field).is_some(), "missing {field}");
         }

@@ -52,8 +52,9 @@ pub async fn ensure_database(database_url: &str) -> anyhow::Result<()> {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         bail!("the database name in DATABASE_URL must be letters, digits and underscores");
     }
-    let mut connection =
-        sqlx::mysql::MySqlConnection::connect(&server).await.context("connecting to the MySQL server of DATABASE_URL")?;
+    let mut connection = sqlx::mysql::MySqlConnection::connect(&server)
+        .await
+        .context("connecting to the MySQL server of DATABASE_URL")?;
     connection
         .execute(format!("CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin").as_str())
         .await
@@ -69,8 +70,12 @@ pub fn locate_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
         return path.is_file().then(|| path.to_path_buf()).ok_or_else(|| anyhow!("{} is not a file", path.display()));
     }
     let exe = std::env::current_exe().context("locating the current executable")?;
-    let candidates: Vec<PathBuf> =
-        exe.ancestors().skip(1).take(2).map(|dir| dir.join(format!("ticketing-service{}", std::env::consts::EXE_SUFFIX))).collect();
+    let candidates: Vec<PathBuf> = exe
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join(format!("ticketing-service{}", std::env::consts::EXE_SUFFIX)))
+        .collect();
     candidates.iter().find(|path| path.is_file()).cloned().ok_or_else(|| {
         anyhow!(
             "ticketing-service not found at {:?}; build it with `cargo build -p ticketing-service` in the same profile \

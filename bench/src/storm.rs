@@ -63,7 +63,11 @@ pub struct StormOutcome {
 }
 
 /// Runs a storm against `target` and collects what the buyers were told.
-pub async fn run_storm(target: &Target, credentials: &Credentials, config: &StormConfig) -> anyhow::Result<StormOutcome> {
+pub async fn run_storm(
+    target: &Target,
+    credentials: &Credentials,
+    config: &StormConfig,
+) -> anyhow::Result<StormOutcome> {
     let workload = Arc::new(Storm {
         config: config.clone(),
         credentials: credentials.clone(),

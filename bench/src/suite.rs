@@ -111,6 +111,8 @@ struct UnderTest {
     pid: Option<u32>,
     credentials: Credentials,
     run_id: String,
+    /// Where the `/metrics` scrape after each scenario is saved.
+    log_dir: PathBuf,
 }
 
 impl UnderTest {
@@ -131,6 +133,14 @@ impl UnderTest {
     async fn admin_conn(&self) -> Conn {
         Conn::new(&self.target)
     }
+
+    /// Scrapes `/metrics`, saving the text as `metrics-<scenario>-<backend>.txt` for later diagnosis.
+    async fn scrape(&self, scenario: &str) -> anyhow::Result<String> {
+        let text = api::metrics(&mut self.admin_conn().await, &self.credentials).await?;
+        let file = self.log_dir.join(format!("metrics-{scenario}-{}.txt", self.backend.replace('+', "-")));
+        std::fs::write(&file, &text).with_context(|| format!("writing {}", file.display()))?;
+        Ok(text)
+    }
 }
 
 /// Runs the whole suite and returns its rows (ceiling first); the ratios are not yet applied.
@@ -146,6 +156,7 @@ pub async fn run_suite(config: &SuiteConfig) -> anyhow::Result<Vec<Row>> {
                 pid: None,
                 credentials: config.credentials.clone(),
                 run_id: run_id(),
+                log_dir: config.log_dir.clone(),
             };
             rows.extend(all_scenarios(&under_test, sizes, "storm").await);
         }
@@ -158,7 +169,9 @@ pub async fn run_suite(config: &SuiteConfig) -> anyhow::Result<Vec<Row>> {
                 let process = start(binary, &Backend::Embedded, config).await?;
                 let under_test = attach(&process, config).await?;
                 let name = "storm_sqlite";
-                rows.push(storm(&under_test, sizes, name).await.map_or_else(|e| failed(name, "sqlite", &e), |(row, _)| row));
+                rows.push(
+                    storm(&under_test, sizes, name).await.map_or_else(|e| failed(name, "sqlite", &e), |(row, _)| row),
+                );
                 process.stop()?;
             }
         }
@@ -189,6 +202,7 @@ async fn attach(process: &ServiceProcess, config: &SuiteConfig) -> anyhow::Resul
         pid: Some(process.pid()),
         credentials: config.credentials.clone(),
         run_id: run_id(),
+        log_dir: config.log_dir.clone(),
     })
 }
 
@@ -196,7 +210,8 @@ async fn measure_ceiling(sizes: &Sizes) -> anyhow::Result<Row> {
     let server = ceiling::start()?;
     let target = Target::resolve(&server.url).await?;
     let workload = Arc::new(TrivialGet { path: ceiling::PATH, errors: ErrorCounts::default() });
-    let measured = run_closed(CEILING, &target, sizes.connections, Length::For(sizes.ceiling), workload.clone()).await?;
+    let measured =
+        run_closed(CEILING, &target, sizes.connections, Length::For(sizes.ceiling), workload.clone()).await?;
     drop(server);
     let mut row = Row::new(CEILING, "in-process", "closed", sizes.connections, &measured);
     row.errors = workload.errors.snapshot();
@@ -238,6 +253,7 @@ async fn storm(under_test: &UnderTest, sizes: &Sizes, name: &str) -> anyhow::Res
     let mut admin = under_test.admin_conn().await;
     let event =
         api::create_event(&mut admin, &under_test.credentials, name, sizes.storm_seats, sizes.max_quantity, 8).await?;
+    let before = under_test.scrape(&format!("{name}-before")).await?;
     under_test.reset_peak();
     let config = StormConfig {
         event: event.id,
@@ -251,9 +267,15 @@ async fn storm(under_test: &UnderTest, sizes: &Sizes, name: &str) -> anyhow::Res
     let outcome = run_storm(&under_test.target, &under_test.credentials, &config).await?;
     let mut row = Row::new(name, &under_test.backend, "closed", sizes.connections, &outcome.measured);
     row.peak_rss_mb = under_test.peak();
+    row.mean_batch_size = api::mean_batch_size(&before, &under_test.scrape(name).await?);
     row.errors = outcome.errors.clone();
     let expect = Expectations {
-        events: vec![EventExpectation { id: event.id, capacity: event.capacity, sold_out: true, one_order_per_user: true }],
+        events: vec![EventExpectation {
+            id: event.id,
+            capacity: event.capacity,
+            sold_out: true,
+            one_order_per_user: true,
+        }],
         acknowledged: outcome.acknowledged,
         cancelled: Vec::new(),
     };
@@ -283,6 +305,7 @@ async fn flood(under_test: &UnderTest, sizes: &Sizes, event: EventRef) -> anyhow
             .await?;
     let mut row = Row::new("soldout_flood", &under_test.backend, "closed", sizes.connections, &measured);
     row.peak_rss_mb = under_test.peak();
+    under_test.scrape("soldout_flood").await?;
     row.errors = workload.errors.snapshot();
     let acknowledged: Vec<Ack> = workload.acknowledged.lock().expect("acknowledged lock poisoned").clone();
     let oversold = acknowledged.len();
@@ -299,8 +322,7 @@ async fn flood(under_test: &UnderTest, sizes: &Sizes, event: EventRef) -> anyhow
 
 /// Reads the sold-out event by id and reports the cache hit rate.
 async fn reads(under_test: &UnderTest, sizes: &Sizes, event: EventRef) -> anyhow::Result<Row> {
-    let mut admin = under_test.admin_conn().await;
-    let before = api::metrics(&mut admin, &under_test.credentials).await?;
+    let before = under_test.scrape("event_reads-before").await?;
     under_test.reset_peak();
     let workload = Arc::new(EventReads {
         event: event.id,
@@ -311,7 +333,7 @@ async fn reads(under_test: &UnderTest, sizes: &Sizes, event: EventRef) -> anyhow
     let measured =
         run_closed("event_reads", &under_test.target, sizes.connections, Length::For(sizes.reads), workload.clone())
             .await?;
-    let after = api::metrics(&mut admin, &under_test.credentials).await?;
+    let after = under_test.scrape("event_reads").await?;
     let mut row = Row::new("event_reads", &under_test.backend, "closed", sizes.connections, &measured);
     row.peak_rss_mb = under_test.peak();
     row.cache_hit_rate = api::cache_hit_rate(&before, &after);
@@ -334,22 +356,22 @@ async fn mixed(under_test: &UnderTest, sizes: &Sizes) -> anyhow::Result<Row> {
         under_test.prefix("mixed"),
         under_test.credentials.clone(),
     ));
-    let measured = run_open(
-        "mixed",
-        &under_test.target,
-        sizes.mixed_connections,
-        sizes.mixed_rate,
-        sizes.mixed,
-        workload.clone(),
-    )
-    .await?;
+    let measured =
+        run_open("mixed", &under_test.target, sizes.mixed_connections, sizes.mixed_rate, sizes.mixed, workload.clone())
+            .await?;
     let mut row = Row::new("mixed", &under_test.backend, "open", sizes.mixed_connections, &measured);
     row.peak_rss_mb = under_test.peak();
+    under_test.scrape("mixed").await?;
     row.errors = workload.errors.snapshot();
     let expect = Expectations {
         events: events
             .iter()
-            .map(|event| EventExpectation { id: event.id, capacity: event.capacity, sold_out: false, one_order_per_user: false })
+            .map(|event| EventExpectation {
+                id: event.id,
+                capacity: event.capacity,
+                sold_out: false,
+                one_order_per_user: false,
+            })
             .collect(),
         acknowledged: workload.acknowledged.lock().expect("acknowledged lock poisoned").clone(),
         cancelled: workload.cancelled.lock().expect("cancelled lock poisoned").clone(),
@@ -360,7 +382,12 @@ async fn mixed(under_test: &UnderTest, sizes: &Sizes) -> anyhow::Result<Row> {
 
 fn sold_out_event(event: EventRef, acknowledged: Vec<Ack>) -> Expectations {
     Expectations {
-        events: vec![EventExpectation { id: event.id, capacity: event.capacity, sold_out: true, one_order_per_user: false }],
+        events: vec![EventExpectation {
+            id: event.id,
+            capacity: event.capacity,
+            sold_out: true,
+            one_order_per_user: false,
+        }],
         acknowledged,
         cancelled: Vec::new(),
     }

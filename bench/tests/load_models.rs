@@ -19,9 +19,8 @@ async fn the_closed_model_records_every_answer_of_every_connection() {
     let server = ceiling::start().unwrap();
     let target = Target::resolve(&server.url).await.unwrap();
     let workload = trivial_get();
-    let measured = run_closed("test", &target, 4, Length::For(Duration::from_millis(1500)), workload.clone())
-        .await
-        .unwrap();
+    let measured =
+        run_closed("test", &target, 4, Length::For(Duration::from_millis(1500)), workload.clone()).await.unwrap();
     assert!(measured.requests > 4, "only {} requests", measured.requests);
     assert_eq!(measured.successes, measured.requests);
     assert!(workload.errors.snapshot().is_empty(), "{:?}", workload.errors.snapshot());
