@@ -223,6 +223,9 @@ pub struct ServeArgs {
     /// Milliseconds the availability hint may answer "sold out" before the database is asked again (0 disables it).
     #[arg(long, env = "TICKETING_HINT_TTL_MS", default_value_t = 250)]
     pub hint_ttl_ms: u64,
+    /// Milliseconds between two runs of the hold sweeper (its lease lasts five times as long).
+    #[arg(long, env = "TICKETING_SWEEP_INTERVAL_MS", default_value_t = 1000)]
+    pub sweep_interval_ms: u64,
     /// Log format.
     #[arg(long, env = "TICKETING_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

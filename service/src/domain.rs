@@ -190,28 +190,41 @@ impl Event {
     }
 }
 
-/// The state of a reservation. `Held` is reserved for the hold-then-confirm flow.
+/// The state of a reservation.
+///
+/// ```text
+///   HELD ──confirm──▶ CONFIRMED ──cancel──▶ CANCELLED
+///     │ └───────────────cancel───────────────▲
+///     └──expires_at passes (sweeper)──▶ EXPIRED
+/// ```
+/// `HELD` and `CONFIRMED` take seats; `CANCELLED` and `EXPIRED` gave them back exactly once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ReservationStatus {
+    Held,
     Confirmed,
     Cancelled,
+    Expired,
 }
 
 impl ReservationStatus {
     /// The value stored in the `status` column.
     pub fn as_db(self) -> &'static str {
         match self {
+            Self::Held => "HELD",
             Self::Confirmed => "CONFIRMED",
             Self::Cancelled => "CANCELLED",
+            Self::Expired => "EXPIRED",
         }
     }
 
     /// Reads the `status` column.
     pub fn from_db(text: &str) -> Option<Self> {
         match text {
+            "HELD" => Some(Self::Held),
             "CONFIRMED" => Some(Self::Confirmed),
             "CANCELLED" => Some(Self::Cancelled),
+            "EXPIRED" => Some(Self::Expired),
             _ => None,
         }
     }
@@ -227,6 +240,8 @@ pub struct Reservation {
     pub status: ReservationStatus,
     pub idempotency_key: Option<String>,
     pub created_at: Millis,
+    /// When a `HELD` reservation lapses unless confirmed.
+    pub expires_at: Option<Millis>,
 }
 
 /// The reservation as clients send it.

@@ -41,6 +41,9 @@ pub enum ApiError {
     /// The reservation was cancelled before.
     #[error("reservation {0} is already cancelled")]
     AlreadyCancelled(i64),
+    /// The hold lapsed before it was confirmed; its seats went back on sale.
+    #[error("reservation {0} was held until its expiry and is no longer held")]
+    HoldExpired(i64),
     /// The sale has not opened yet.
     #[error("the sale opens at {0}")]
     SaleNotOpen(String),
@@ -93,6 +96,7 @@ impl ApiError {
             Self::SoldOut { .. } => "sold_out",
             Self::UserLimitReached { .. } => "user_limit_reached",
             Self::AlreadyCancelled(_) => "already_cancelled",
+            Self::HoldExpired(_) => "hold_expired",
             Self::SaleNotOpen(_) => "sale_not_open",
             Self::SaleClosed => "sale_closed",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
@@ -119,6 +123,7 @@ impl ApiError {
             Self::SoldOut { .. }
             | Self::UserLimitReached { .. }
             | Self::AlreadyCancelled(_)
+            | Self::HoldExpired(_)
             | Self::SaleNotOpen(_)
             | Self::SaleClosed
             | Self::Conflict(_) => StatusCode::CONFLICT,

@@ -11,6 +11,8 @@
 //!     batch        the transaction: lock, decide, conditional update, multi-row insert, commit
 //!   store/         the database (MySQL or SQLite through sqlx::Any), migrations in service/migrations/
 //!   cache          cache-aside for event reads, in Redis or in process
+//!   lease          Redis leases with database-checked fencing tokens, for single-replica work
+//!   sweeper        gives back the seats of lapsed holds, under the `hold-sweeper` lease
 //!   auth           JWT and admin-token authentication
 //!   http/          the router, middleware and the handlers of each resource
 //!   openapi        the OpenAPI document generated from the handlers
@@ -26,8 +28,10 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod http;
+pub mod lease;
 pub mod openapi;
 pub mod store;
+pub mod sweeper;
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -66,8 +70,14 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<AppState> {
         max_batch: args.max_batch.max(1),
         hint_ttl: Duration::from_millis(args.hint_ttl_ms),
     };
+    let engine = Arc::new(Engine::new(db.clone(), engine_config, on_commit));
+    let sweep_interval = Duration::from_millis(args.sweep_interval_ms.max(10));
+    let lease = lease::Lease::new("hold-sweeper", args.redis_url.as_deref(), &args.redis_key_prefix, sweep_interval * 5)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sweeper = tokio::spawn(sweeper::run(db.clone(), lease, engine.clone(), cache.clone(), sweep_interval, stopped));
     Ok(AppState {
-        engine: Arc::new(Engine::new(db.clone(), engine_config, on_commit)),
+        engine,
+        background: Arc::new(http::Background::new(stop, sweeper)),
         db,
         cache,
         auth: Arc::new(auth),
@@ -78,7 +88,10 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<AppState> {
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes the requests in flight.
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    let background = state.background.clone();
+    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    background.stop().await;
+    served
 }
 
 /// The process-wide Prometheus recorder, installed on first use.

@@ -16,7 +16,7 @@ use crate::http::{events, ops, reservations};
     paths(
         ops::health, ops::livez, ops::readyz, ops::metrics, ops::openapi,
         events::list_all, events::list_upcoming, events::list_available, events::read, events::create, events::update, events::close,
-        reservations::create, reservations::read, reservations::list_by_user, reservations::cancel,
+        reservations::create, reservations::read, reservations::list_by_user, reservations::cancel, reservations::confirm,
     ),
     components(schemas(crate::domain::EventInput, crate::domain::ReservationInput, crate::domain::EventStatus,
         crate::domain::ReservationStatus, crate::http::views::EventView, crate::http::views::ReservationView, ops::Health)),

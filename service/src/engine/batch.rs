@@ -3,7 +3,8 @@
 //! ```text
 //!   BEGIN
 //!   SELECT event ... FOR UPDATE                 the row lock serialises this event across replicas
-//!   UPDATE reservations ... status = CANCELLED  one per cancel, conditional on CONFIRMED: seats come back once
+//!   UPDATE reservations ... status = ...        one per cancel or confirm, conditional on the current status:
+//!                                               a cancel gives seats back once, a confirm ends a live hold
 //!   SELECT ... WHERE (user_id, key) IN (...)    earlier results of the batch's idempotency keys
 //!   SELECT user_id, SUM(quantity) ...           seats the batch's buyers already hold (per-user limit)
 //!   decide (pure)
@@ -24,10 +25,20 @@ use crate::domain::{now_millis, Millis, Reservation, ReservationRequest, Reserva
 use crate::error::ApiError;
 use crate::store::{reservations, Db};
 
-/// A cancellation to apply, for a reservation already read (and checked for ownership) by the caller.
+/// A change of state for a reservation already read (and checked for ownership) by the caller.
 #[derive(Debug, Clone)]
-pub struct CancelRequest {
+pub struct Change {
     pub reservation: Reservation,
+    pub kind: ChangeKind,
+}
+
+/// What a [`Change`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// Gives the seats back (from `HELD` or `CONFIRMED`).
+    Cancel,
+    /// Turns a live hold into a confirmed reservation.
+    Confirm,
 }
 
 /// The answer to a reservation request.
@@ -41,7 +52,7 @@ pub struct Booked {
 /// What a committed (or refused) batch answers, in the order of its requests.
 pub struct BatchResult {
     pub reserves: Vec<Result<Booked, ApiError>>,
-    pub cancels: Vec<Result<Reservation, ApiError>>,
+    pub changes: Vec<Result<Reservation, ApiError>>,
     /// The seats left after the batch, as read under the lock; `None` if the event does not exist.
     pub available_after: Option<i64>,
 }
@@ -51,7 +62,7 @@ pub async fn run(
     db: &Db,
     event_id: i64,
     reserves: &[&ReservationRequest],
-    cancels: &[CancelRequest],
+    changes: &[Change],
     ids: &[i64],
 ) -> Result<BatchResult, sqlx::Error> {
     let now = now_millis();
@@ -60,30 +71,20 @@ pub async fn run(
         tx.rollback().await?;
         return Ok(BatchResult {
             reserves: reserves.iter().map(|_| Err(ApiError::EventNotFound(event_id))).collect(),
-            cancels: cancels.iter().map(|_| Err(ApiError::EventNotFound(event_id))).collect(),
+            changes: changes.iter().map(|_| Err(ApiError::EventNotFound(event_id))).collect(),
             available_after: None,
         });
     };
     let mut inventory = inventory;
 
-    let mut cancel_results = Vec::with_capacity(cancels.len());
+    let mut change_results = Vec::with_capacity(changes.len());
     let mut restored = 0;
-    for cancel in cancels {
-        let done = sqlx::query(
-            "UPDATE reservations SET status = 'CANCELLED', updated_at = ? \
-             WHERE id = ? AND event_id = ? AND status = 'CONFIRMED'",
-        )
-        .bind(now)
-        .bind(cancel.reservation.id)
-        .bind(event_id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 1 {
-            restored += cancel.reservation.quantity;
-            cancel_results.push(Ok(Reservation { status: ReservationStatus::Cancelled, ..cancel.reservation.clone() }));
-        } else {
-            cancel_results.push(Err(ApiError::AlreadyCancelled(cancel.reservation.id)));
+    for change in changes {
+        let result = apply_change(&mut tx, event_id, change, now).await?;
+        if change.kind == ChangeKind::Cancel && result.is_ok() {
+            restored += change.reservation.quantity;
         }
+        change_results.push(result);
     }
     inventory.available += restored;
 
@@ -116,14 +117,16 @@ pub async fn run(
     for (request, decision) in reserves.iter().zip(&decisions) {
         results.push(Some(match decision {
             Decision::Book => {
+                let held = inventory.hold_seconds > 0;
                 let reservation = Reservation {
                     id: ids.next().ok_or_else(|| sqlx::Error::Protocol("not enough reservation ids".into()))?,
                     event_id,
                     user_id: request.user_id.clone(),
                     quantity: request.quantity,
-                    status: ReservationStatus::Confirmed,
+                    status: if held { ReservationStatus::Held } else { ReservationStatus::Confirmed },
                     idempotency_key: request.idempotency_key.clone(),
                     created_at: now,
+                    expires_at: held.then(|| now + inventory.hold_seconds * 1000),
                 };
                 booked.push(reservation.clone());
                 Ok(Booked { reservation, replayed: false })
@@ -143,22 +146,22 @@ pub async fn run(
         }
     }
     insert_reservations(&mut tx, &booked, now).await?;
-    if delta == 0 && booked.is_empty() && cancels.is_empty() {
+    if delta == 0 && booked.is_empty() && changes.is_empty() {
         tx.rollback().await?;
     } else {
         tx.commit().await?;
     }
     Ok(BatchResult {
         reserves: results.into_iter().map(|r| r.unwrap_or(Err(ApiError::Internal))).collect(),
-        cancels: cancel_results,
+        changes: change_results,
         available_after: Some(inventory.available - taken),
     })
 }
 
 async fn lock_event(tx: &mut Transaction<'_, Any>, db: &Db, event_id: i64) -> Result<Option<Inventory>, sqlx::Error> {
     let row = sqlx::query(&format!(
-        "SELECT available_seats, per_user_limit, max_per_order, sales_open_at, sales_close_at, closed_at \
-         FROM events WHERE id = ?{}",
+        "SELECT available_seats, per_user_limit, max_per_order, sales_open_at, sales_close_at, closed_at, \
+         hold_seconds FROM events WHERE id = ?{}",
         db.dialect.for_update()
     ))
     .bind(event_id)
@@ -172,6 +175,7 @@ async fn lock_event(tx: &mut Transaction<'_, Any>, db: &Db, event_id: i64) -> Re
             sales_open_at: row.try_get("sales_open_at")?,
             sales_close_at: row.try_get("sales_close_at")?,
             closed_at: row.try_get("closed_at")?,
+            hold_seconds: row.try_get("hold_seconds")?,
         })
     })
     .transpose()
@@ -212,7 +216,7 @@ async fn read_prior(
         let marks = vec!["?"; users.len()].join(", ");
         let sql = format!(
             "SELECT user_id, CAST(SUM(quantity) AS SIGNED) AS held FROM reservations \
-             WHERE event_id = ? AND status = 'CONFIRMED' AND user_id IN ({marks}) GROUP BY user_id"
+             WHERE event_id = ? AND status IN ('CONFIRMED', 'HELD') AND user_id IN ({marks}) GROUP BY user_id"
         );
         let mut query = sqlx::query(&sql).bind(event_id);
         for user in &users {
@@ -236,10 +240,10 @@ async fn insert_reservations(
     now: Millis,
 ) -> Result<(), sqlx::Error> {
     for chunk in booked.chunks(500) {
-        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
         let sql = format!(
             "INSERT INTO reservations (id, event_id, user_id, quantity, status, idempotency_key, created_at, \
-             updated_at) VALUES {rows}"
+             updated_at, expires_at) VALUES {rows}"
         );
         let mut query = sqlx::query(&sql);
         for reservation in chunk {
@@ -251,9 +255,63 @@ async fn insert_reservations(
                 .bind(reservation.status.as_db())
                 .bind(reservation.idempotency_key.as_deref())
                 .bind(now)
-                .bind(now);
+                .bind(now)
+                .bind(reservation.expires_at);
         }
         query.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// Applies one cancel or confirm, conditional on the reservation's current status, so a repeat changes nothing.
+async fn apply_change(
+    tx: &mut Transaction<'_, Any>,
+    event_id: i64,
+    change: &Change,
+    now: Millis,
+) -> Result<Result<Reservation, ApiError>, sqlx::Error> {
+    let id = change.reservation.id;
+    let (done, new_status) = match change.kind {
+        ChangeKind::Cancel => (
+            sqlx::query(
+                "UPDATE reservations SET status = 'CANCELLED', expires_at = NULL, updated_at = ? \
+                 WHERE id = ? AND event_id = ? AND status IN ('CONFIRMED', 'HELD')",
+            )
+            .bind(now)
+            .bind(id)
+            .bind(event_id)
+            .execute(&mut **tx)
+            .await?,
+            ReservationStatus::Cancelled,
+        ),
+        ChangeKind::Confirm => (
+            sqlx::query(
+                "UPDATE reservations SET status = 'CONFIRMED', expires_at = NULL, updated_at = ? \
+                 WHERE id = ? AND event_id = ? AND status = 'HELD' AND expires_at > ?",
+            )
+            .bind(now)
+            .bind(id)
+            .bind(event_id)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?,
+            ReservationStatus::Confirmed,
+        ),
+    };
+    if done.rows_affected() == 1 {
+        return Ok(Ok(Reservation { status: new_status, expires_at: None, ..change.reservation.clone() }));
+    }
+    let current: Option<String> = sqlx::query_scalar("SELECT status FROM reservations WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let current = current.as_deref().and_then(ReservationStatus::from_db);
+    Ok(match (change.kind, current) {
+        (ChangeKind::Confirm, Some(ReservationStatus::Confirmed)) => {
+            Ok(Reservation { status: ReservationStatus::Confirmed, expires_at: None, ..change.reservation.clone() })
+        }
+        (_, Some(ReservationStatus::Cancelled)) => Err(ApiError::AlreadyCancelled(id)),
+        (_, Some(ReservationStatus::Expired | ReservationStatus::Held)) => Err(ApiError::HoldExpired(id)),
+        _ => Err(ApiError::ReservationNotFound(id)),
+    })
 }

@@ -18,6 +18,8 @@ pub struct Inventory {
     pub sales_open_at: Millis,
     pub sales_close_at: Option<Millis>,
     pub closed_at: Option<Millis>,
+    /// Seconds a new reservation is held before it must be confirmed; 0 confirms at once.
+    pub hold_seconds: i64,
 }
 
 /// What the database already holds that bears on the batch.
@@ -137,7 +139,7 @@ mod tests {
     use crate::domain::ReservationStatus;
 
     fn inventory(available: i64) -> Inventory {
-        Inventory { available, per_user_limit: 4, max_per_order: 4, sales_open_at: 0, sales_close_at: None, closed_at: None }
+        Inventory { available, per_user_limit: 4, max_per_order: 4, sales_open_at: 0, sales_close_at: None, closed_at: None, hold_seconds: 0 }
     }
 
     fn request(user: &str, quantity: i64, key: Option<&str>) -> ReservationRequest {
@@ -180,6 +182,7 @@ mod tests {
             status: ReservationStatus::Confirmed,
             idempotency_key: Some("k".into()),
             created_at: 1,
+            expires_at: None,
         };
         let mut prior = Prior::default();
         prior.by_idempotency_key.insert(("a".into(), "k".into()), stored.clone());

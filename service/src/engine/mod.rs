@@ -26,7 +26,7 @@ use crate::domain::{Reservation, ReservationRequest};
 use crate::error::ApiError;
 use crate::store::ids::IdAllocator;
 use crate::store::{events, is_retryable, Db};
-pub use batch::{Booked, CancelRequest};
+pub use batch::{Booked, Change, ChangeKind};
 
 /// Tuning of the engine.
 #[derive(Debug, Clone, Copy)]
@@ -73,7 +73,7 @@ struct Hint {
 
 enum Job {
     Reserve(ReservationRequest, oneshot::Sender<Result<Booked, ApiError>>),
-    Cancel(CancelRequest, oneshot::Sender<Result<Reservation, ApiError>>),
+    Change(Change, oneshot::Sender<Result<Reservation, ApiError>>),
 }
 
 impl Engine {
@@ -111,9 +111,18 @@ impl Engine {
 
     /// Cancels a reservation already read by the caller; seats come back exactly once (I3).
     pub async fn cancel(&self, reservation: Reservation) -> Result<Reservation, ApiError> {
-        let writer = self.writer(reservation.event_id).await?;
+        self.change(Change { reservation, kind: ChangeKind::Cancel }).await
+    }
+
+    /// Confirms a live hold already read by the caller.
+    pub async fn confirm(&self, reservation: Reservation) -> Result<Reservation, ApiError> {
+        self.change(Change { reservation, kind: ChangeKind::Confirm }).await
+    }
+
+    async fn change(&self, change: Change) -> Result<Reservation, ApiError> {
+        let writer = self.writer(change.reservation.event_id).await?;
         let (reply, answer) = oneshot::channel();
-        self.enqueue(&writer, Job::Cancel(CancelRequest { reservation }, reply))?;
+        self.enqueue(&writer, Job::Change(change, reply))?;
         answer.await.map_err(|_| ApiError::Internal)?
     }
 
@@ -206,22 +215,22 @@ impl WriterTask {
     async fn process(&self, jobs: Vec<Job>) {
         let mut reserves = Vec::new();
         let mut reserve_replies = Vec::new();
-        let mut cancels = Vec::new();
-        let mut cancel_replies = Vec::new();
+        let mut changes = Vec::new();
+        let mut change_replies = Vec::new();
         for job in jobs {
             match job {
                 Job::Reserve(request, reply) => {
                     reserves.push(request);
                     reserve_replies.push(reply);
                 }
-                Job::Cancel(request, reply) => {
-                    cancels.push(request);
-                    cancel_replies.push(reply);
+                Job::Change(change, reply) => {
+                    changes.push(change);
+                    change_replies.push(reply);
                 }
             }
         }
         let requests: Vec<&ReservationRequest> = reserves.iter().collect();
-        let outcome = self.run_with_retries(&requests, &cancels).await;
+        let outcome = self.run_with_retries(&requests, &changes).await;
         match outcome {
             Ok(result) => {
                 if let Some(available) = result.available_after {
@@ -230,16 +239,16 @@ impl WriterTask {
                     self.hint.refreshed_at.store(now, Ordering::Release);
                 }
                 let booked = result.reserves.iter().filter(|r| matches!(r, Ok(b) if !b.replayed)).count();
-                let cancelled = result.cancels.iter().filter(|r| r.is_ok()).count();
-                if booked > 0 || cancelled > 0 {
+                let changed = result.changes.iter().filter(|r| r.is_ok()).count();
+                if booked > 0 || changed > 0 {
                     (self.on_commit)(self.event_id);
                 }
                 metrics::counter!("ticketing_reservations_total", "outcome" => "booked").increment(booked as u64);
-                metrics::counter!("ticketing_cancellations_total").increment(cancelled as u64);
+                metrics::counter!("ticketing_reservation_changes_total").increment(changed as u64);
                 for (reply, answer) in reserve_replies.into_iter().zip(result.reserves) {
                     let _ = reply.send(answer);
                 }
-                for (reply, answer) in cancel_replies.into_iter().zip(result.cancels) {
+                for (reply, answer) in change_replies.into_iter().zip(result.changes) {
                     let _ = reply.send(answer);
                 }
             }
@@ -249,7 +258,7 @@ impl WriterTask {
                 for reply in reserve_replies {
                     let _ = reply.send(Err(ApiError::Unavailable));
                 }
-                for reply in cancel_replies {
+                for reply in change_replies {
                     let _ = reply.send(Err(ApiError::Unavailable));
                 }
             }
@@ -259,12 +268,12 @@ impl WriterTask {
     async fn run_with_retries(
         &self,
         requests: &[&ReservationRequest],
-        cancels: &[CancelRequest],
+        changes: &[Change],
     ) -> Result<batch::BatchResult, sqlx::Error> {
         let ids = self.ids.take(&self.db, requests.len()).await?;
         let mut attempt = 1;
         loop {
-            match batch::run(&self.db, self.event_id, requests, cancels, &ids).await {
+            match batch::run(&self.db, self.event_id, requests, changes, &ids).await {
                 Err(error) if attempt < ATTEMPTS && is_retryable(&error) => {
                     tracing::warn!(event_id = self.event_id, attempt, error = %error, "retrying a batch");
                     attempt += 1;

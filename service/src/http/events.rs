@@ -32,21 +32,21 @@ fn cached_reply(data: &str) -> Response {
 }
 
 /// Events (at most 1,000, in id order).
-#[utoipa::path(get, path = "/api/events", tag = "events", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listEvents", path = "/api/events", tag = "events", security(("bearer" = [])),
     responses((status = 200, description = "All events", body = [EventView]), (status = 401, description = "No valid token")))]
 pub async fn list_all(_: Principal, State(state): State<AppState>) -> Result<Response, ApiError> {
     list(state, EventFilter::All, "events:all").await
 }
 
 /// Events whose date is in the future.
-#[utoipa::path(get, path = "/api/events/upcoming", tag = "events", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listUpcomingEvents", path = "/api/events/upcoming", tag = "events", security(("bearer" = [])),
     responses((status = 200, description = "Upcoming events", body = [EventView])))]
 pub async fn list_upcoming(_: Principal, State(state): State<AppState>) -> Result<Response, ApiError> {
     list(state, EventFilter::Upcoming, "events:upcoming").await
 }
 
 /// Events with seats left whose sale has not ended.
-#[utoipa::path(get, path = "/api/events/available", tag = "events", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listAvailableEvents", path = "/api/events/available", tag = "events", security(("bearer" = [])),
     responses((status = 200, description = "Events with seats left", body = [EventView])))]
 pub async fn list_available(_: Principal, State(state): State<AppState>) -> Result<Response, ApiError> {
     list(state, EventFilter::Available, "events:available").await
@@ -64,7 +64,7 @@ async fn list(state: AppState, filter: EventFilter, key: &str) -> Result<Respons
 }
 
 /// One event.
-#[utoipa::path(get, path = "/api/events/{id}", tag = "events", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getEvent", path = "/api/events/{id}", tag = "events", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Event id")),
     responses((status = 200, description = "The event", body = EventView), (status = 404, description = "event_not_found")))]
 pub async fn read(_: Principal, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -80,7 +80,7 @@ pub async fn read(_: Principal, State(state): State<AppState>, Path(id): Path<St
 }
 
 /// Creates an event (admin). With an `Idempotency-Key`, a repeat answers 200 with the event made the first time.
-#[utoipa::path(post, path = "/api/events", tag = "events", security(("bearer" = [])), request_body = EventInput,
+#[utoipa::path(post, operation_id = "createEvent", path = "/api/events", tag = "events", security(("bearer" = [])), request_body = EventInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the create idempotent")),
     responses((status = 201, description = "Created", body = EventView), (status = 200, description = "Created before with this key", body = EventView),
         (status = 403, description = "forbidden"), (status = 422, description = "invalid_input")))]
@@ -101,7 +101,7 @@ pub async fn create(
 }
 
 /// Replaces an event's definition (admin). Seats already sold stay sold.
-#[utoipa::path(put, path = "/api/events/{id}", tag = "events", security(("bearer" = [])), request_body = EventInput,
+#[utoipa::path(put, operation_id = "updateEvent", path = "/api/events/{id}", tag = "events", security(("bearer" = [])), request_body = EventInput,
     params(("id" = i64, Path, description = "Event id")),
     responses((status = 200, description = "Updated", body = EventView), (status = 404, description = "event_not_found"),
         (status = 409, description = "conflict: fewer seats than sold"), (status = 422, description = "invalid_input")))]
@@ -122,7 +122,7 @@ pub async fn update(
 }
 
 /// Ends an event's sale now (admin); idempotent.
-#[utoipa::path(post, path = "/api/events/{id}/close", tag = "events", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "closeEvent", path = "/api/events/{id}/close", tag = "events", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Event id")),
     responses((status = 200, description = "Closed", body = EventView), (status = 404, description = "event_not_found")))]
 pub async fn close(principal: Principal, State(state): State<AppState>, Path(id): Path<String>) -> Result<Reply<EventView>, ApiError> {

@@ -35,6 +35,29 @@ pub struct AppState {
     /// The one event this process takes reservations for, if scoped.
     pub event_scope: Option<i64>,
     pub metrics: PrometheusHandle,
+    /// Tasks that run beside the requests (the hold sweeper).
+    pub background: Arc<Background>,
+}
+
+/// The background tasks, stopped after the last request when the server shuts down.
+pub struct Background {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Background {
+    pub fn new(stop: tokio::sync::watch::Sender<bool>, task: tokio::task::JoinHandle<()>) -> Self {
+        Self { stop, task: std::sync::Mutex::new(Some(task)) }
+    }
+
+    /// Asks the tasks to stop (the sweeper releases its lease) and waits for them.
+    pub async fn stop(&self) {
+        let _ = self.stop.send(true);
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
 }
 
 /// The whole application.

@@ -22,11 +22,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/reservations", post(create))
         .route("/api/reservations/{id}", get(read).delete(cancel))
+        .route("/api/reservations/{id}/confirm", post(confirm))
         .route("/api/reservations/user/{user_id}", get(list_by_user))
 }
 
 /// Reserves seats. 201 only after the booking committed; a repeated `Idempotency-Key` answers with the first result.
-#[utoipa::path(post, path = "/api/reservations", tag = "reservations", security(("bearer" = [])), request_body = ReservationInput,
+#[utoipa::path(post, operation_id = "createReservation", path = "/api/reservations", tag = "reservations", security(("bearer" = [])), request_body = ReservationInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key never book twice")),
     responses((status = 201, description = "Booked (or the replay of a booking, with Idempotent-Replayed: true)", body = ReservationView),
         (status = 403, description = "forbidden: userId is not the caller"), (status = 404, description = "event_not_found"),
@@ -50,7 +51,11 @@ pub async fn create(
         }
     }
     let booked = state.engine.reserve(request).await?;
-    let mut response = Reply::created(ReservationView::from(&booked.reservation), "reservation confirmed").into_response();
+    let message = match booked.reservation.status {
+        ReservationStatus::Held => "seats held: confirm before expiresAt",
+        _ => "reservation confirmed",
+    };
+    let mut response = Reply::created(ReservationView::from(&booked.reservation), message).into_response();
     if booked.replayed {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
@@ -69,7 +74,7 @@ async fn own_reservation(principal: &Principal, state: &AppState, id: &str) -> R
 }
 
 /// One reservation.
-#[utoipa::path(get, path = "/api/reservations/{id}", tag = "reservations", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getReservation", path = "/api/reservations/{id}", tag = "reservations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Reservation id")),
     responses((status = 200, description = "The reservation", body = ReservationView), (status = 404, description = "reservation_not_found")))]
 pub async fn read(principal: Principal, State(state): State<AppState>, Path(id): Path<String>) -> Result<Reply<ReservationView>, ApiError> {
@@ -78,7 +83,7 @@ pub async fn read(principal: Principal, State(state): State<AppState>, Path(id):
 }
 
 /// A buyer's reservations, newest first.
-#[utoipa::path(get, path = "/api/reservations/user/{userId}", tag = "reservations", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listReservationsByUser", path = "/api/reservations/user/{userId}", tag = "reservations", security(("bearer" = [])),
     params(("userId" = String, Path, description = "The buyer")),
     responses((status = 200, description = "The buyer's reservations", body = [ReservationView]), (status = 403, description = "forbidden")))]
 pub async fn list_by_user(
@@ -95,15 +100,34 @@ pub async fn list_by_user(
 }
 
 /// Cancels a reservation; its seats come back exactly once.
-#[utoipa::path(delete, path = "/api/reservations/{id}", tag = "reservations", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "cancelReservation", path = "/api/reservations/{id}", tag = "reservations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Reservation id")),
     responses((status = 200, description = "Cancelled", body = ReservationView), (status = 404, description = "reservation_not_found"),
         (status = 409, description = "already_cancelled")))]
 pub async fn cancel(principal: Principal, State(state): State<AppState>, Path(id): Path<String>) -> Result<Reply<ReservationView>, ApiError> {
     let reservation = own_reservation(&principal, &state, &id).await?;
-    if reservation.status == ReservationStatus::Cancelled {
-        return Err(ApiError::AlreadyCancelled(reservation.id));
+    match reservation.status {
+        ReservationStatus::Cancelled => return Err(ApiError::AlreadyCancelled(reservation.id)),
+        ReservationStatus::Expired => return Err(ApiError::HoldExpired(reservation.id)),
+        ReservationStatus::Held | ReservationStatus::Confirmed => {}
     }
     let cancelled = state.engine.cancel(reservation).await?;
     Ok(Reply::ok(ReservationView::from(&cancelled)).with_message("reservation cancelled"))
+}
+
+/// Confirms a held reservation before its `expiresAt`; confirming a confirmed one changes nothing.
+#[utoipa::path(post, operation_id = "confirmReservation", path = "/api/reservations/{id}/confirm", tag = "reservations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Reservation id")),
+    responses((status = 200, description = "Confirmed", body = ReservationView), (status = 404, description = "reservation_not_found"),
+        (status = 409, description = "hold_expired, already_cancelled")))]
+pub async fn confirm(principal: Principal, State(state): State<AppState>, Path(id): Path<String>) -> Result<Reply<ReservationView>, ApiError> {
+    let reservation = own_reservation(&principal, &state, &id).await?;
+    match reservation.status {
+        ReservationStatus::Confirmed => return Ok(Reply::ok(ReservationView::from(&reservation))),
+        ReservationStatus::Cancelled => return Err(ApiError::AlreadyCancelled(reservation.id)),
+        ReservationStatus::Expired => return Err(ApiError::HoldExpired(reservation.id)),
+        ReservationStatus::Held => {}
+    }
+    let confirmed = state.engine.confirm(reservation).await?;
+    Ok(Reply::ok(ReservationView::from(&confirmed)).with_message("reservation confirmed"))
 }

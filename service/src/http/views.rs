@@ -12,7 +12,7 @@ pub struct EventView {
     pub event_name: String,
     pub total_seats: i64,
     pub available_seats: i64,
-    /// Seats held by confirmed reservations.
+    /// Seats taken by held and confirmed reservations.
     pub sold_seats: i64,
     pub event_date: String,
     pub sales_open_at: String,
@@ -56,6 +56,8 @@ pub struct ReservationView {
     pub quantity: i64,
     pub status: ReservationStatus,
     pub created_at: String,
+    /// When a `HELD` reservation lapses unless confirmed (`null` otherwise).
+    pub expires_at: Option<String>,
 }
 
 impl From<&Reservation> for ReservationView {
@@ -67,6 +69,7 @@ impl From<&Reservation> for ReservationView {
             quantity: r.quantity,
             status: r.status,
             created_at: format_timestamp(r.created_at),
+            expires_at: format_optional_timestamp(r.expires_at.filter(|_| r.status == ReservationStatus::Held)),
         }
     }
 }

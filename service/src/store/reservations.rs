@@ -1,4 +1,5 @@
-//! Reading reservations. Every change to a reservation goes through the event's writer (`engine`).
+//! Reading reservations. Every change to a reservation goes through the event's writer (`engine`) or, for expired
+//! holds, the sweeper (`sweeper`).
 
 use sqlx::any::AnyRow;
 use sqlx::Row as _;
@@ -7,7 +8,7 @@ use super::Db;
 use crate::domain::{Reservation, ReservationStatus};
 
 /// The columns [`from_row`] reads.
-pub const COLUMNS: &str = "id, event_id, user_id, quantity, status, idempotency_key, created_at";
+pub const COLUMNS: &str = "id, event_id, user_id, quantity, status, idempotency_key, created_at, expires_at";
 
 /// Reads a reservation row.
 pub fn from_row(row: &AnyRow) -> Result<Reservation, sqlx::Error> {
@@ -21,6 +22,7 @@ pub fn from_row(row: &AnyRow) -> Result<Reservation, sqlx::Error> {
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown reservation status {status:?}").into()))?,
         idempotency_key: row.try_get("idempotency_key")?,
         created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
     })
 }
 

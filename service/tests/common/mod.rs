@@ -94,6 +94,7 @@ impl TestApp {
             max_batch: 512,
             db_max_connections: 16,
             hint_ttl_ms: 250,
+            sweep_interval_ms: 100,
             log_format: LogFormat::Text,
         };
         let state = ticketing_service::start(&args).await.expect("service starts");
@@ -170,7 +171,8 @@ impl TestApp {
         Response::from(request.send().await.expect("request sent")).await
     }
 
-    /// Checks invariants I1 and I3 from the database and returns (available, confirmed seats, confirmed rows).
+    /// Checks invariants I1 and I3 from the database and returns (available, seats taken, active reservations), where
+    /// active means held or confirmed.
     pub async fn check_conservation(&self, event_id: i64) -> (i64, i64, i64) {
         use sqlx::Row as _;
         let event = sqlx::query("SELECT total_seats, available_seats FROM events WHERE id = ?")
@@ -182,7 +184,7 @@ impl TestApp {
         let available: i64 = event.get("available_seats");
         let held = sqlx::query(
             "SELECT CAST(COALESCE(SUM(quantity), 0) AS SIGNED) AS seats, COUNT(*) AS n FROM reservations \
-             WHERE event_id = ? AND status = 'CONFIRMED'",
+             WHERE event_id = ? AND status IN ('HELD', 'CONFIRMED')",
         )
         .bind(event_id)
         .fetch_one(&self.db.reader)
@@ -190,7 +192,7 @@ impl TestApp {
         .unwrap();
         let (seats, rows): (i64, i64) = (held.get("seats"), held.get("n"));
         assert!(available >= 0, "I1: available went negative ({available})");
-        assert_eq!(available + seats, total, "I3: available {available} + confirmed {seats} != capacity {total}");
+        assert_eq!(available + seats, total, "I3: available {available} + active {seats} != capacity {total}");
         (available, seats, rows)
     }
 }

@@ -1,0 +1,133 @@
+//! Leases for work that one replica must do alone, with fencing tokens that the database checks.
+//!
+//! A lease is a Redis key set with `SET NX PX` to a token unique to its holder; the holder renews it before it
+//! lapses and releases it by compare-and-delete, so nobody ever frees another holder's lease (the original system's
+//! plain `DEL` could). A lease alone is not enough: a holder paused past its lease (a GC pause, SIGSTOP) may wake
+//! up and write after another holder took over, and Redis may lose the key in a failover. So every new holder
+//! takes a fencing token from the database ([`next_fence`], one higher than any before) and every write it makes
+//! first checks, under a row lock in the same transaction, that its token is still the newest ([`check_fence`]).
+//! A holder whose token was overtaken writes nothing.
+//!
+//! Without Redis (the embedded default, a single process) the lease is always granted; the fence still applies.
+
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use sqlx::{Any, Transaction};
+use tokio::sync::Mutex;
+
+use crate::store::Db;
+
+/// Releases the key only if it still holds our token.
+const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+/// Extends the key only if it still holds our token.
+const RENEW: &str =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+
+/// One holder's handle on a named lease.
+pub struct Lease {
+    name: String,
+    token: String,
+    ttl: Duration,
+    redis: Option<RedisBackend>,
+}
+
+struct RedisBackend {
+    client: redis::Client,
+    key: String,
+    connection: Mutex<Option<MultiplexedConnection>>,
+}
+
+impl Lease {
+    /// A lease called `name` in Redis at `redis_url` (or in this process when `None`), lasting `ttl` unless renewed.
+    pub fn new(name: &str, redis_url: Option<&str>, key_prefix: &str, ttl: Duration) -> anyhow::Result<Self> {
+        let redis = match redis_url {
+            Some(url) => Some(RedisBackend {
+                client: redis::Client::open(url)?,
+                key: format!("{key_prefix}lease:{name}"),
+                connection: Mutex::new(None),
+            }),
+            None => None,
+        };
+        Ok(Self { name: name.to_owned(), token: hex::encode(rand::random::<[u8; 16]>()), ttl, redis })
+    }
+
+    /// The lease's name, which is also its row in `lease_fences`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Takes the lease if nobody holds it.
+    pub async fn acquire(&self) -> redis::RedisResult<bool> {
+        let Some(backend) = &self.redis else { return Ok(true) };
+        let mut connection = backend.connection().await?;
+        let set: Option<String> = redis::cmd("SET")
+            .arg(&backend.key)
+            .arg(&self.token)
+            .arg("NX")
+            .arg("PX")
+            .arg(self.ttl_millis())
+            .query_async(&mut connection)
+            .await?;
+        Ok(set.is_some())
+    }
+
+    /// Extends the lease; `false` means it lapsed or someone else holds it now.
+    pub async fn renew(&self) -> redis::RedisResult<bool> {
+        let Some(backend) = &self.redis else { return Ok(true) };
+        let mut connection = backend.connection().await?;
+        let renewed: i64 = redis::Script::new(RENEW)
+            .key(&backend.key)
+            .arg(&self.token)
+            .arg(self.ttl_millis())
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(renewed == 1)
+    }
+
+    /// Gives the lease up if we still hold it.
+    pub async fn release(&self) -> redis::RedisResult<bool> {
+        let Some(backend) = &self.redis else { return Ok(true) };
+        let mut connection = backend.connection().await?;
+        let released: i64 = redis::Script::new(RELEASE).key(&backend.key).arg(&self.token).invoke_async(&mut connection).await?;
+        Ok(released == 1)
+    }
+
+    fn ttl_millis(&self) -> u64 {
+        u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+impl RedisBackend {
+    async fn connection(&self) -> redis::RedisResult<MultiplexedConnection> {
+        let mut slot = self.connection.lock().await;
+        if let Some(connection) = slot.as_ref() {
+            return Ok(connection.clone());
+        }
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Duration::from_millis(500))
+            .set_response_timeout(Duration::from_millis(500));
+        let connection = self.client.get_multiplexed_async_connection_with_config(&config).await?;
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+}
+
+/// Takes the next fencing token of lease `name`: one higher than every token handed out before.
+pub async fn next_fence(db: &Db, name: &str) -> Result<i64, sqlx::Error> {
+    let mut tx = db.writer.begin().await?;
+    sqlx::query("UPDATE lease_fences SET fence = fence + 1 WHERE name = ?").bind(name).execute(&mut *tx).await?;
+    let fence: i64 = sqlx::query_scalar("SELECT fence FROM lease_fences WHERE name = ?").bind(name).fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(fence)
+}
+
+/// Whether `fence` is still the newest token of lease `name`. Locks the fence row until the transaction ends, so a
+/// new holder cannot take a token between this check and the commit.
+pub async fn check_fence(tx: &mut Transaction<'_, Any>, db: &Db, name: &str, fence: i64) -> Result<bool, sqlx::Error> {
+    let current: i64 = sqlx::query_scalar(&format!("SELECT fence FROM lease_fences WHERE name = ?{}", db.dialect.for_update()))
+        .bind(name)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(current == fence)
+}
