@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Checks the Helm chart (helm/ticketing), the Dockerfiles and the release packaging:
-#   static    README values table and CRD / RBAC copies match their generators; `helm lint --strict` and
+#   static    README values table and CRD / RBAC copies match their generators; the dashboard queries only
+#             recorded metrics; `helm lint --strict` and
 #             `helm template` over ci/{default,minimal,production}-values.yaml; bad values are refused;
 #             checkov over the chart, the rendered manifests and the Dockerfiles
 #   cluster   on a loopback control plane (scripts/control-plane.sh): server-side dry run of every rendering;
 #             `helm install --wait` (kwok makes the pods ready); the example TicketEvents are accepted; the real
 #             operator, run locally with a token of the chart's ServiceAccount and the chart's own arguments,
-#             reconciles an example (so the chart's RBAC suffices); `helm uninstall` keeps the CRD and TicketEvents
+#             reconciles an example (so the chart's RBAC suffices); an upgrade keeps the generated secrets;
+#             `helm uninstall` keeps the CRD and the TicketEvents
 #
 # Usage: scripts/test-helm.sh
 # Tools are built or installed once into $TICKETING_CACHE (default ~/.cache/ticketing); a warm run takes about a
@@ -34,17 +36,19 @@ CONTROL_PLANE_DIR="$WORK/control-plane"
 PASSED=0
 FAILED=0
 
-# Stops every process this script started (the local operator and service, then the control plane).
+# Stops every process this script started (the local operator and service, then the control plane). A pid file
+# names a process of ours only while that process still runs our binary, so a recycled pid is left alone.
 cleanup() {
-  local status=$? pidfile pid
+  local status=$? pidfile pid pids=()
   for pidfile in "$WORK"/pids/*; do
     [[ -e "$pidfile" ]] || continue
     pid="$(cat "$pidfile")"
-    kill -TERM "$pid" 2>/dev/null || true
+    if [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == */ticketing-* ]]; then
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
   done
-  for pidfile in "$WORK"/pids/*; do
-    [[ -e "$pidfile" ]] || continue
-    pid="$(cat "$pidfile")"
+  for pid in "${pids[@]}"; do
     wait_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
   done
   if [[ -f "$CONTROL_PLANE_DIR/run.pid" ]]; then
@@ -108,9 +112,12 @@ install_checkov() {
   [[ "$("$CHECKOV_VENV/bin/checkov" --version)" == "$CHECKOV_VERSION" ]] || die "checkov $CHECKOV_VERSION did not install"
 }
 
+# The binaries come from the same build as scripts/test.sh's `cargo test --workspace --all-features` (the packages'
+# integration tests need them), so after that stage this is a no-op; a narrower `cargo build -p` would resolve other
+# dependency features and compile much of the workspace a second time.
 build_binaries() {
-  log "building ticketing-operator and ticketing-service (cargo)"
-  (cd "$ROOT" && cargo build --locked --quiet -p ticketing-operator -p ticketing-service)
+  log "building ticketing-operator and ticketing-service (cargo test --no-run)"
+  (cd "$ROOT" && cargo test --workspace --all-features --locked --no-run --quiet)
   TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
   OPERATOR_BIN="$TARGET_DIR/debug/ticketing-operator"
   SERVICE_BIN="$TARGET_DIR/debug/ticketing-service"
@@ -329,15 +336,15 @@ KUBECONFIG
     | grep -qx "system:serviceaccount:$NAMESPACE:$RELEASE-operator"
 }
 
-# Starts the real service on a free loopback port with the chart's admin token and JWT key; writes its URL to
-# $WORK/service-url. It gets SIGTERM when the calling check's shell exits.
+# Starts the real service on a free loopback port with the chart's admin token and JWT key and its embedded
+# database; writes its URL to $WORK/service-url. It gets SIGTERM when the calling check's shell exits.
 start_local_service() {
   local line deadline=$((SECONDS + WAIT_SECONDS))
   kubectl -n "$NAMESPACE" get secret "$RELEASE-admin" -o jsonpath='{.data.admin-token}' | base64 -d \
     >"$WORK/admin-token"
   TICKETING_JWT_SECRET="$(kubectl -n "$NAMESPACE" get secret "$RELEASE-config" \
     -o jsonpath='{.data.TICKETING_JWT_SECRET}' | base64 -d)" \
-    setpriv --pdeathsig TERM -- "$SERVICE_BIN" serve --bind 127.0.0.1:0 --data-dir "$WORK/service-data" \
+    setpriv --pdeathsig TERM -- env -u DATABASE_URL -u REDIS_URL "$SERVICE_BIN" serve --bind 127.0.0.1:0 --data-dir "$WORK/service-data" \
     --admin-token-file "$WORK/admin-token" >"$WORK/service.out" 2>"$WORK/logs/service.log" </dev/null &
   echo $! >"$WORK/pids/service"
   until line="$(grep -m1 -o 'listening on http://[0-9.:]*' "$WORK/service.out")"; do
@@ -398,7 +405,12 @@ check_operator_with_chart_rbac() {
     echo "the operator was refused something by the API server"
     return 1
   fi
-  kill -TERM "$(cat "$WORK/pids/operator")" "$(cat "$WORK/pids/service")"
+  local pid
+  for pid in "$(cat "$WORK/pids/operator")" "$(cat "$WORK/pids/service")"; do
+    kill -TERM "$pid"
+    wait "$pid" || true
+  done
+  rm -f "$WORK/pids/operator" "$WORK/pids/service"
 }
 
 # An upgrade keeps the generated admin token and JWT key (the templates look the live Secrets up), so it neither
