@@ -39,7 +39,7 @@ fn inventory() -> impl Strategy<Value = Inventory> {
 
 /// Builds an [`Inventory`] (the one place that names its fields).
 fn stock(available: i64, per_user_limit: i64, max_per_order: i64, sales_open_at: i64, sales_close_at: Option<i64>, closed_at: Option<i64>) -> Inventory {
-    Inventory { available, per_user_limit, max_per_order, sales_open_at, sales_close_at, closed_at }
+    Inventory { available, per_user_limit, max_per_order, sales_open_at, sales_close_at, closed_at, hold_seconds: 0 }
 }
 
 /// A stored reservation made with an idempotency key (the one place that names its fields).
@@ -52,6 +52,7 @@ fn stored(id: i64, event_id: i64, user_id: &str, quantity: i64, key: &str) -> Re
         status: ReservationStatus::Confirmed,
         idempotency_key: Some(key.into()),
         created_at: 0,
+        expires_at: None,
     }
 }
 
