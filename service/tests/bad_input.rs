@@ -106,6 +106,7 @@ impl Fixture {
             ("reserve", Case::new("", Method::POST, "/api/reservations", ok, "").bearer(&self.alice).json(self.reservation_body())),
             ("read reservation", Case::new("", Method::GET, format!("/api/reservations/{reservation}"), ok, "").bearer(&self.alice)),
             ("cancel", Case::new("", Method::DELETE, format!("/api/reservations/{reservation}"), ok, "").bearer(&self.alice)),
+            ("confirm", Case::new("", Method::POST, format!("/api/reservations/{reservation}/confirm"), ok, "").bearer(&self.alice)),
             ("list by user", Case::new("", Method::GET, "/api/reservations/user/alice", ok, "").bearer(&self.alice)),
         ]
     }
@@ -119,6 +120,7 @@ impl Fixture {
             ("close event", Method::POST, "/api/events/{}/close", "event_not_found", false),
             ("read reservation", Method::GET, "/api/reservations/{}", "reservation_not_found", false),
             ("cancel", Method::DELETE, "/api/reservations/{}", "reservation_not_found", false),
+            ("confirm", Method::POST, "/api/reservations/{}/confirm", "reservation_not_found", false),
         ]
     }
 }
@@ -509,6 +511,7 @@ fn routes(fixture: &Fixture) -> Vec<Case> {
         (Method::PUT, "/api/reservations".to_owned()),
         (Method::PATCH, format!("/api/reservations/{reservation}")),
         (Method::POST, "/api/reservations/user/alice".to_owned()),
+        (Method::GET, format!("/api/reservations/{reservation}/confirm")),
     ]
     .into_iter()
     .map(|(method, path)| Case::new(format!("{method} {path}"), method, path, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").bearer(&fixture.admin))
@@ -551,15 +554,24 @@ async fn every_malformed_request_gets_its_documented_error_and_changes_nothing()
     let event = app.create_event(10, json!({"maxPerOrder": 2})).await;
     let booked = app.reserve(event, "alice", 1, Some(KEY)).await;
     assert_eq!(booked.status, StatusCode::CREATED, "{:?}", booked.body);
+    let cancelled = app.reserve(event, "bob", 1, None).await.body["data"]["id"].as_i64().unwrap();
+    let bob = TestApp::buyer("bob");
+    let cancel = app.call(Method::DELETE, &format!("/api/reservations/{cancelled}"), Some(&bob), None).await;
+    assert_eq!(cancel.status, StatusCode::OK, "{:?}", cancel.body);
     let fixture = Fixture {
         event,
         reservation: booked.body["data"]["id"].as_i64().unwrap(),
         alice: TestApp::buyer("alice"),
         admin: TestApp::admin(),
     };
+    let mut corpus = Vec::new();
+    for (method, path) in [(Method::DELETE, format!("/api/reservations/{cancelled}")), (Method::POST, format!("/api/reservations/{cancelled}/confirm"))] {
+        let case = Case::new(format!("{method} {path}: already cancelled"), method, path, StatusCode::CONFLICT, "already_cancelled");
+        corpus.push(case.bearer(&bob));
+    }
     let others = Case::new("read reservation: another buyer's", Method::GET, format!("/api/reservations/{}", fixture.reservation), StatusCode::NOT_FOUND, "reservation_not_found");
     let cancel_others = Case::new("cancel: another buyer's", Method::DELETE, format!("/api/reservations/{}", fixture.reservation), StatusCode::NOT_FOUND, "reservation_not_found");
-    let mut corpus = vec![others.bearer(&TestApp::buyer("bob")), cancel_others.bearer(&TestApp::buyer("bob"))];
+    corpus.extend([others.bearer(&bob), cancel_others.bearer(&bob)]);
     corpus.extend(credentials(&fixture));
     corpus.extend(path_ids(&fixture));
     corpus.extend(path_users(&fixture));
@@ -569,7 +581,7 @@ async fn every_malformed_request_gets_its_documented_error_and_changes_nothing()
     corpus.extend(routes(&fixture));
 
     let before = snapshot(&app).await;
-    assert_eq!(before.len(), 2, "the fixture is one event and one reservation: {before:#?}");
+    assert_eq!(before.len(), 3, "the fixture is one event and two reservations: {before:#?}");
     let mut failures = Vec::new();
     for case in &corpus {
         let mut request = app.http.request(case.method.clone(), format!("{}{}", app.base, case.path));
