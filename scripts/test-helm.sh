@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the Helm chart (helm/ticketing), the Dockerfiles and the release packaging:
 #   static    README values table and CRD / RBAC copies match their generators; the dashboard queries only
-#             recorded metrics; `helm lint --strict` and
+#             recorded metrics; `helm package` carries what the templates read; `helm lint --strict` and
 #             `helm template` over ci/{default,minimal,production}-values.yaml; bad values are refused;
 #             checkov over the chart, the rendered manifests and the Dockerfiles
 #   cluster   on a loopback control plane (scripts/control-plane.sh): server-side dry run of every rendering;
@@ -189,6 +189,20 @@ check_template() {
   grep -q '^kind: Deployment' "$WORK/rendered-$1.yaml"
 }
 
+# The packaged chart (what the release workflow pushes) carries the files its templates read, and no CI values.
+check_package() {
+  "$HELM" package "$CHART" --destination "$WORK/package"
+  tar -tzf "$WORK"/package/ticketing-*.tgz >"$WORK/package.list"
+  for file in values.schema.json files/crds/ticketevents.yaml files/operator-rbac.yaml files/dashboards/ticketing.json \
+    examples/ticketevent-basic.yaml; do
+    grep -qx "ticketing/$file" "$WORK/package.list" || { echo "the package lacks $file"; return 1; }
+  done
+  if grep -q '^ticketing/ci/' "$WORK/package.list"; then
+    echo "the package carries ci/"
+    return 1
+  fi
+}
+
 # Each bad value set must be refused, and for the stated reason.
 BAD_VALUES=(
   "operator.replicas=0|/operator/replicas"
@@ -253,6 +267,7 @@ for values in "${VALUES_SETS[@]}"; do
   check "template-$values" check_template "$values"
 done
 check bad-values-refused check_bad_values_refused
+check package check_package
 for values in "${VALUES_SETS[@]}"; do
   check "checkov-rendered-$values" check_checkov_rendered "$values"
 done
