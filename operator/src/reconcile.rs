@@ -239,7 +239,11 @@ async fn close_sale(event: &TicketEvent, ctx: &Context) -> Result<Action, Error>
         match ctx.service_api.close(id).await {
             Ok(_) => {}
             Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                let note = format!("could not close the sale of event {id}, deletion waits: {e}");
+                publish(ctx, event, EventType::Warning, "CloseSaleFailed", note).await;
+                return Err(e.into());
+            }
         }
         publish(ctx, event, EventType::Normal, "SaleClosed", format!("sale of event {id} closed before deletion")).await;
     }

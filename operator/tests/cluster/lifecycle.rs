@@ -7,7 +7,8 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::ResourceExt;
 use serde_json::json;
 use ticketing_crds::Phase;
@@ -164,5 +165,31 @@ async fn an_unreachable_service_degrades_the_event_without_moving_its_phase() ->
     assert_eq!(degraded.phase, Some(Phase::Scheduled), "an outage does not move the sale");
     assert_eq!((degraded.event_id, degraded.seats), (healthy.event_id, healthy.seats));
     assert!(degraded.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "False"));
+    scenario.stop().await
+}
+
+#[tokio::test]
+async fn deletion_waits_for_the_service_to_close_the_sale() -> Result<()> {
+    let mut scenario = Scenario::start("lifecycle-wait").await?;
+    scenario.create_event("final", 100).await?;
+    let id = scenario.wait_ready("final", Phase::Scheduled, 1).await?.event_id.expect("an event id");
+    let kube_events: Api<Event> = Api::namespaced(scenario.client(), &scenario.namespace);
+    scenario.service.kill().await?;
+
+    scenario.events.delete("final", &DeleteParams::default()).await?;
+
+    eventually("a CloseSaleFailed Warning", || async {
+        let list = kube_events.list(&ListParams::default()).await?;
+        Ok(list.items.iter().any(|e| e.reason.as_deref() == Some("CloseSaleFailed")).then_some(()))
+    })
+    .await?;
+    let waiting = scenario.events.get("final").await?;
+    assert!(waiting.metadata.deletion_timestamp.is_some(), "the TicketEvent waits for its finalizer");
+    scenario.service.restart().await?;
+    eventually("the TicketEvent to be gone", || async {
+        Ok(scenario.events.get_opt("final").await?.is_none().then_some(()))
+    })
+    .await?;
+    assert_eq!(scenario.service.event(id).await?["status"], "CLOSED");
     scenario.stop().await
 }

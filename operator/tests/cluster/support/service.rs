@@ -3,7 +3,7 @@
 //! The binary is the workspace's own build: `cargo build -p ticketing-service` must run before these tests (the test
 //! fails and says so otherwise), because a test cannot run cargo while cargo holds the build directory.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use anyhow::{bail, Context, Result};
@@ -24,33 +24,19 @@ pub struct ReservationService {
 impl ReservationService {
     /// Starts the service on a free loopback port with a fresh data directory.
     pub async fn start() -> Result<Self> {
-        let binary = binary()?;
         let data_dir = std::env::temp_dir().join(format!("ticketing-operator-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&data_dir)?;
         let admin_token = format!("admin-{}", uuid::Uuid::new_v4());
-        let mut child = Command::new(&binary)
-            .args(["serve", "--bind", "127.0.0.1:0", "--admin-token", &admin_token])
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let stdout = child.stdout.take().context("the service's stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let url = tokio::time::timeout(super::DEADLINE, async {
-            while let Some(line) = lines.next_line().await? {
-                if let Some(url) = line.strip_prefix("ticketing-service listening on ") {
-                    return Ok(url.trim().to_string());
-                }
-            }
-            bail!("the service exited before it listened")
-        })
-        .await
-        .context("the service did not start listening in time")??;
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let (child, url) = spawn("127.0.0.1:0", &data_dir, &admin_token).await?;
         Ok(Self { child, data_dir, url, admin_token })
+    }
+
+    /// Starts the killed service again on the same address and data.
+    pub async fn restart(&mut self) -> Result<()> {
+        let address = self.url.trim_start_matches("http://").to_string();
+        let (child, _) = spawn(&address, &self.data_dir, &self.admin_token).await?;
+        self.child = child;
+        Ok(())
     }
 
     /// A buyer token for `user`, signed with the key the service generated in its data directory.
@@ -104,6 +90,34 @@ impl Drop for ReservationService {
         let _ = self.child.start_kill();
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
+}
+
+/// Runs `ticketing-service serve` on `address`; returns the process and its base URL once it listens.
+async fn spawn(address: &str, data_dir: &Path, admin_token: &str) -> Result<(Child, String)> {
+    let binary = binary()?;
+    let mut child = Command::new(&binary)
+        .args(["serve", "--bind", address, "--admin-token", admin_token])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let stdout = child.stdout.take().context("the service's stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let url = tokio::time::timeout(super::DEADLINE, async {
+        while let Some(line) = lines.next_line().await? {
+            if let Some(url) = line.strip_prefix("ticketing-service listening on ") {
+                return Ok(url.trim().to_string());
+            }
+        }
+        bail!("the service exited before it listened")
+    })
+    .await
+    .context("the service did not start listening in time")??;
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, url))
 }
 
 /// `ticketing-service` next to this test binary's `deps` directory, i.e. in the same target profile directory.
