@@ -81,11 +81,10 @@ impl Case {
     }
 }
 
-impl Fixture {
-    fn event_body(&self) -> String {
-        r#"{"eventName":"Fuzz","totalSeats":10,"eventDate":"2030-12-31T19:00:00"}"#.to_owned()
-    }
+/// An event body the create and update endpoints accept.
+const EVENT_BODY: &str = r#"{"eventName":"Fuzz","totalSeats":10,"eventDate":"2030-12-31T19:00:00"}"#;
 
+impl Fixture {
     fn reservation_body(&self) -> String {
         format!(r#"{{"eventId":{},"userId":"alice","quantity":1}}"#, self.event)
     }
@@ -100,8 +99,8 @@ impl Fixture {
             ("upcoming", Case::new("", Method::GET, "/api/events/upcoming", ok, "").bearer(&self.alice)),
             ("available", Case::new("", Method::GET, "/api/events/available", ok, "").bearer(&self.alice)),
             ("read event", Case::new("", Method::GET, format!("/api/events/{event}"), ok, "").bearer(&self.alice)),
-            ("create event", Case::new("", Method::POST, "/api/events", ok, "").bearer(&self.admin).json(self.event_body())),
-            ("update event", Case::new("", Method::PUT, format!("/api/events/{event}"), ok, "").bearer(&self.admin).json(self.event_body())),
+            ("create event", Case::new("", Method::POST, "/api/events", ok, "").bearer(&self.admin).json(EVENT_BODY)),
+            ("update event", Case::new("", Method::PUT, format!("/api/events/{event}"), ok, "").bearer(&self.admin).json(EVENT_BODY)),
             ("close event", Case::new("", Method::POST, format!("/api/events/{event}/close"), ok, "").bearer(&self.admin)),
             ("reserve", Case::new("", Method::POST, "/api/reservations", ok, "").bearer(&self.alice).json(self.reservation_body())),
             ("read reservation", Case::new("", Method::GET, format!("/api/reservations/{reservation}"), ok, "").bearer(&self.alice)),
@@ -110,19 +109,19 @@ impl Fixture {
             ("list by user", Case::new("", Method::GET, "/api/reservations/user/alice", ok, "").bearer(&self.alice)),
         ]
     }
+}
 
-    /// The endpoints again, with the part of `path` that is the id (or user id) replaceable.
-    fn id_endpoints(&self) -> Vec<(&'static str, Method, &'static str, &'static str, bool)> {
-        // (label, method, path with {} for the id, code when the id is well-formed but unknown, needs a body)
-        vec![
-            ("read event", Method::GET, "/api/events/{}", "event_not_found", false),
-            ("update event", Method::PUT, "/api/events/{}", "event_not_found", true),
-            ("close event", Method::POST, "/api/events/{}/close", "event_not_found", false),
-            ("read reservation", Method::GET, "/api/reservations/{}", "reservation_not_found", false),
-            ("cancel", Method::DELETE, "/api/reservations/{}", "reservation_not_found", false),
-            ("confirm", Method::POST, "/api/reservations/{}/confirm", "reservation_not_found", false),
-        ]
-    }
+/// The endpoints with an id in their path: (label, method, path with `{}` for the id, the code of a well-formed
+/// but unknown id, whether it takes a body).
+fn id_endpoints() -> Vec<(&'static str, Method, &'static str, &'static str, bool)> {
+    vec![
+        ("read event", Method::GET, "/api/events/{}", "event_not_found", false),
+        ("update event", Method::PUT, "/api/events/{}", "event_not_found", true),
+        ("close event", Method::POST, "/api/events/{}/close", "event_not_found", false),
+        ("read reservation", Method::GET, "/api/reservations/{}", "reservation_not_found", false),
+        ("cancel", Method::DELETE, "/api/reservations/{}", "reservation_not_found", false),
+        ("confirm", Method::POST, "/api/reservations/{}/confirm", "reservation_not_found", false),
+    ]
 }
 
 /// Requests without a usable credential: every endpoint answers 401 before looking at anything else.
@@ -170,11 +169,11 @@ fn path_ids(fixture: &Fixture) -> Vec<Case> {
     let ids = BAD_IDS.iter().map(|(label, id)| (*label, *id)).chain([("very long", long.as_str())]);
     let mut cases = Vec::new();
     for (label, id) in ids {
-        for (endpoint, method, path, _, body) in fixture.id_endpoints() {
+        for (endpoint, method, path, _, body) in id_endpoints() {
             cases.push(id_case(fixture, endpoint, method, path, body, id, label, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"));
         }
     }
-    for (endpoint, method, path, unknown_code, body) in fixture.id_endpoints() {
+    for (endpoint, method, path, unknown_code, body) in id_endpoints() {
         let unknown = UNKNOWN_ID.to_string();
         cases.push(id_case(fixture, endpoint, method.clone(), path, body, &unknown, "unknown id", StatusCode::NOT_FOUND, unknown_code));
     }
@@ -197,7 +196,7 @@ fn id_case(
     let case = Case::new(format!("{endpoint}: {label} id"), method, path.replace("{}", id), status, code);
     let case = case.bearer(if admin { &fixture.admin } else { &fixture.alice });
     if body {
-        case.json(fixture.event_body())
+        case.json(EVENT_BODY)
     } else {
         case
     }
