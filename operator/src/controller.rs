@@ -125,3 +125,22 @@ fn api<K: Child>(client: &Client, namespace: Option<&str>) -> Api<K> {
         None => Api::all(client.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_fixtures::spec;
+
+    #[test]
+    fn the_retry_delay_doubles_per_failure_up_to_the_cap_and_resets_on_success() {
+        let backoff = Backoff::default();
+        let mut event = TicketEvent::new("final", spec());
+        event.metadata.namespace = Some("concerts".into());
+
+        let delays: Vec<_> = (0..10).map(|_| backoff.next_delay(&event).as_secs()).collect();
+        backoff.reset(&event);
+
+        assert_eq!(delays, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        assert_eq!(backoff.next_delay(&event), FIRST_BACKOFF);
+    }
+}

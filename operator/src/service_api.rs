@@ -213,6 +213,32 @@ mod tests {
         assert_eq!(body["eventDate"], "2027-05-01T19:00:00");
     }
 
+    fn record_of(body: &EventBody) -> EventRecord {
+        EventRecord {
+            id: 1,
+            event_name: body.event_name.clone(),
+            total_seats: body.total_seats,
+            available_seats: body.total_seats,
+            sold_seats: 0,
+            event_date: body.event_date.clone(),
+            sales_open_at: Some(body.sales_open_at.clone()),
+            sales_close_at: Some(body.sales_close_at.clone()),
+            per_user_limit: body.per_user_limit,
+            hold_seconds: body.hold_seconds,
+            status: "SCHEDULED".into(),
+        }
+    }
+
+    #[test]
+    fn an_unchanged_spec_needs_no_update_and_a_changed_one_does() {
+        let body = EventBody::from_spec(&spec());
+        let mut changed = spec();
+        changed.per_user_limit += 1;
+
+        assert!(body.matches(&record_of(&body)));
+        assert!(!EventBody::from_spec(&changed).matches(&record_of(&body)));
+    }
+
     #[test]
     fn the_admin_token_never_prints() {
         let token = AdminToken::new("s3cret\n");
