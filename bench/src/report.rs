@@ -35,6 +35,8 @@ pub struct Row {
     pub p99_ratio_to_ceiling: f64,
     /// Peak RSS of the service process during the scenario (`VmHWM`), when the generator started it.
     pub peak_rss_mb: Option<f64>,
+    /// CPU cores the service process used on average during the scenario (2.0 = both cores of this machine).
+    pub service_cpu_cores: Option<f64>,
     /// Cache hits / cache lookups during the scenario, from the service's `/metrics`.
     pub cache_hit_rate: Option<f64>,
     /// Reservations per database write batch during the scenario, from the service's `/metrics`.
@@ -66,6 +68,7 @@ impl Row {
             ratio_to_ceiling: 0.0,
             p99_ratio_to_ceiling: 0.0,
             peak_rss_mb: None,
+            service_cpu_cores: None,
             cache_hit_rate: None,
             mean_batch_size: None,
             invariants_ok: true,
@@ -103,13 +106,13 @@ pub fn to_markdown(rows: &[Row]) -> String {
     let mut out = String::new();
     out.push_str(
         "| scenario | backend | model | conns | req/s | ok/s | p50 ms | p99 ms | p99.9 ms | ok/s vs ceiling | \
-         p99 vs ceiling | peak RSS MB | cache hits | mean batch | invariants |\n",
+         p99 vs ceiling | peak RSS MB | service CPU | cache hits | mean batch | invariants |\n",
     );
-    out.push_str("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    out.push_str("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for row in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} |",
             row.name,
             row.backend,
             row.model,
@@ -122,6 +125,7 @@ pub fn to_markdown(rows: &[Row]) -> String {
             row.ratio_to_ceiling,
             row.p99_ratio_to_ceiling,
             row.peak_rss_mb.map_or("-".into(), |mb| format!("{mb:.1}")),
+            row.service_cpu_cores.map_or("-".into(), |cores| format!("{cores:.2}")),
             row.cache_hit_rate.map_or("-".into(), |rate| format!("{:.1}%", rate * 100.0)),
             row.mean_batch_size.map_or("-".into(), |size| format!("{size:.1}")),
             if row.invariants_ok { "ok".to_string() } else { format!("BROKEN ({})", row.violations.len()) },

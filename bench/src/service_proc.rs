@@ -198,6 +198,22 @@ pub fn reset_peak_rss(pid: u32) {
     let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
 }
 
+/// CPU time (user + system) process `pid` has used so far, in seconds, from `/proc/<pid>/stat`.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    parse_cpu_seconds(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// Clock ticks per second of `/proc/<pid>/stat` (Linux's `USER_HZ`, 100 on every architecture we run on).
+const USER_HZ: f64 = 100.0;
+
+fn parse_cpu_seconds(stat: &str) -> Option<f64> {
+    // The command name may contain spaces; the fields after its closing parenthesis are positional, utime and
+    // stime being the 12th and 13th of them.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / USER_HZ)
+}
+
 fn parse_vm_hwm_mb(status: &str) -> Option<f64> {
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -213,6 +229,13 @@ mod tests {
         let status = "Name:\tticketing-service\nVmPeak:\t  900000 kB\nVmHWM:\t   51200 kB\nVmRSS:\t   40000 kB\n";
         assert_eq!(parse_vm_hwm_mb(status), Some(50.0));
         assert_eq!(parse_vm_hwm_mb("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn cpu_time_is_user_plus_system_ticks() {
+        let stat = "4242 (ticketing service) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 50 0 0 20 0 3 0 100 0 0";
+        assert_eq!(parse_cpu_seconds(stat), Some(3.0));
+        assert!(cpu_seconds(std::process::id()).is_some());
     }
 
     #[test]

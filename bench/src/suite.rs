@@ -23,7 +23,7 @@ use crate::load::{run_closed, run_open, Length};
 use crate::mixed::Mixed;
 use crate::outcome::{Ack, ErrorCounts};
 use crate::report::{Row, CEILING};
-use crate::service_proc::{ensure_database, peak_rss_mb, reset_peak_rss, Backend, ServiceProcess};
+use crate::service_proc::{cpu_seconds, ensure_database, peak_rss_mb, reset_peak_rss, Backend, ServiceProcess};
 use crate::storm::{run_storm, StormConfig};
 use crate::traffic::{EventReads, SoldOutFlood, TrivialGet};
 
@@ -120,14 +120,19 @@ impl UnderTest {
         format!("{scenario}-{}-", self.run_id)
     }
 
-    fn reset_peak(&self) {
+    /// Starts watching the service's resources for one scenario: resets its peak RSS and notes its CPU time.
+    fn watch(&self) -> Watch {
         if let Some(pid) = self.pid {
             reset_peak_rss(pid);
         }
+        Watch { cpu: self.pid.and_then(cpu_seconds), since: std::time::Instant::now() }
     }
 
-    fn peak(&self) -> Option<f64> {
-        self.pid.and_then(peak_rss_mb)
+    /// Fills the row's peak RSS and CPU use since `watch`.
+    fn record_resources(&self, watch: &Watch, row: &mut Row) {
+        row.peak_rss_mb = self.pid.and_then(peak_rss_mb);
+        let used = self.pid.and_then(cpu_seconds).zip(watch.cpu).map(|(now, then)| now - then);
+        row.service_cpu_cores = used.map(|seconds| seconds / watch.since.elapsed().as_secs_f64().max(1e-3));
     }
 
     async fn admin_conn(&self) -> Conn {
@@ -141,6 +146,12 @@ impl UnderTest {
         std::fs::write(&file, &text).with_context(|| format!("writing {}", file.display()))?;
         Ok(text)
     }
+}
+
+/// The service's CPU time when a scenario started.
+struct Watch {
+    cpu: Option<f64>,
+    since: std::time::Instant,
 }
 
 /// Runs the whole suite and returns its rows (ceiling first); the ratios are not yet applied.
@@ -254,7 +265,7 @@ async fn storm(under_test: &UnderTest, sizes: &Sizes, name: &str) -> anyhow::Res
     let event =
         api::create_event(&mut admin, &under_test.credentials, name, sizes.storm_seats, sizes.max_quantity, 8).await?;
     let before = under_test.scrape(&format!("{name}-before")).await?;
-    under_test.reset_peak();
+    let watch = under_test.watch();
     let config = StormConfig {
         event: event.id,
         capacity: event.capacity,
@@ -266,7 +277,7 @@ async fn storm(under_test: &UnderTest, sizes: &Sizes, name: &str) -> anyhow::Res
     };
     let outcome = run_storm(&under_test.target, &under_test.credentials, &config).await?;
     let mut row = Row::new(name, &under_test.backend, "closed", sizes.connections, &outcome.measured);
-    row.peak_rss_mb = under_test.peak();
+    under_test.record_resources(&watch, &mut row);
     row.mean_batch_size = api::mean_batch_size(&before, &under_test.scrape(name).await?);
     row.errors = outcome.errors.clone();
     let expect = Expectations {
@@ -292,7 +303,7 @@ async fn storm(under_test: &UnderTest, sizes: &Sizes, name: &str) -> anyhow::Res
 
 /// Floods the sold-out event with purchases.
 async fn flood(under_test: &UnderTest, sizes: &Sizes, event: EventRef) -> anyhow::Result<Row> {
-    under_test.reset_peak();
+    let watch = under_test.watch();
     let workload = Arc::new(SoldOutFlood {
         event: event.id,
         user_prefix: under_test.prefix("flood"),
@@ -304,7 +315,7 @@ async fn flood(under_test: &UnderTest, sizes: &Sizes, event: EventRef) -> anyhow
         run_closed("soldout_flood", &under_test.target, sizes.connections, Length::For(sizes.flood), workload.clone())
             .await?;
     let mut row = Row::new("soldout_flood", &under_test.backend, "closed", sizes.connections, &measured);
-    row.peak_rss_mb = under_test.peak();
+    under_test.record_resources(&watch, &mut row);
     under_test.scrape("soldout_flood").await?;
     row.errors = workload.errors.snapshot();
     let acknowledged: Vec<Ack> = workload.acknowledged.lock().expect("acknowledged lock poisoned").clone();
@@ -323,7 +334,7 @@ async fn flood(under_test: &UnderTest, sizes: &Sizes, event: EventRef) -> anyhow
 /// Reads the sold-out event by id and reports the cache hit rate.
 async fn reads(under_test: &UnderTest, sizes: &Sizes, event: EventRef) -> anyhow::Result<Row> {
     let before = under_test.scrape("event_reads-before").await?;
-    under_test.reset_peak();
+    let watch = under_test.watch();
     let workload = Arc::new(EventReads {
         event: event.id,
         user_prefix: under_test.prefix("reader"),
@@ -335,7 +346,7 @@ async fn reads(under_test: &UnderTest, sizes: &Sizes, event: EventRef) -> anyhow
             .await?;
     let after = under_test.scrape("event_reads").await?;
     let mut row = Row::new("event_reads", &under_test.backend, "closed", sizes.connections, &measured);
-    row.peak_rss_mb = under_test.peak();
+    under_test.record_resources(&watch, &mut row);
     row.cache_hit_rate = api::cache_hit_rate(&before, &after);
     row.errors = workload.errors.snapshot();
     set_verdict(&mut row, check(under_test, &sold_out_event(event, Vec::new())).await?);
@@ -350,7 +361,7 @@ async fn mixed(under_test: &UnderTest, sizes: &Sizes) -> anyhow::Result<Row> {
         let name = format!("mixed-{}-{index}", under_test.run_id);
         events.push(api::create_event(&mut admin, &under_test.credentials, &name, sizes.mixed_seats, 4, 8).await?);
     }
-    under_test.reset_peak();
+    let watch = under_test.watch();
     let workload = Arc::new(Mixed::new(
         events.iter().map(|event| event.id).collect(),
         under_test.prefix("mixed"),
@@ -360,7 +371,7 @@ async fn mixed(under_test: &UnderTest, sizes: &Sizes) -> anyhow::Result<Row> {
         run_open("mixed", &under_test.target, sizes.mixed_connections, sizes.mixed_rate, sizes.mixed, workload.clone())
             .await?;
     let mut row = Row::new("mixed", &under_test.backend, "open", sizes.mixed_connections, &measured);
-    row.peak_rss_mb = under_test.peak();
+    under_test.record_resources(&watch, &mut row);
     under_test.scrape("mixed").await?;
     row.errors = workload.errors.snapshot();
     let expect = Expectations {
