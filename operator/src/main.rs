@@ -54,7 +54,8 @@ async fn run(args: RunArgs) -> Result<(), Error> {
         tracing::info!("shutting down: finishing reconciles and releasing the lease");
         stop.send_replace(true);
     });
-    tracing::info!(addr = %args.metrics_bind, "ticketing-operator starting");
+    let addr = listener.local_addr().map_err(|e| Error::Startup(format!("reading the bound address: {e}")))?;
+    tracing::info!(%addr, "ticketing-operator starting");
     ticketing_operator::run(operator, listener, Some(metrics), shutdown).await
 }
 

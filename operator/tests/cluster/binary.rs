@@ -20,10 +20,9 @@ async fn the_binary_logs_json_serves_metrics_and_releases_its_lease_on_sigterm()
     let control_plane = cluster().await?;
     let namespace = control_plane.namespace("binary").await?;
     let service = ReservationService::start().await?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let mut operator = Command::new(env!("CARGO_BIN_EXE_ticketing-operator"))
         .args(["run", "--api-url", &service.url, "--watch-namespace", &namespace, "--lease-namespace", &namespace])
-        .args(["--identity", "binary", "--lease-duration-seconds", "4", "--metrics-bind", &format!("127.0.0.1:{port}")])
+        .args(["--identity", "binary", "--lease-duration-seconds", "4", "--metrics-bind", "127.0.0.1:0"])
         .env("KUBECONFIG", control_plane.kubeconfig_path())
         .env("TICKETING_ADMIN_TOKEN", &service.admin_token)
         .stderr(Stdio::piped())
@@ -31,6 +30,14 @@ async fn the_binary_logs_json_serves_metrics_and_releases_its_lease_on_sigterm()
         .spawn()?;
     let mut logs = BufReader::new(operator.stderr.take().context("stderr")?).lines();
     let first_line = logs.next_line().await?.context("a first log line")?;
+    let mut line = first_line.clone();
+    let addr = loop {
+        let entry: serde_json::Value = serde_json::from_str(&line).with_context(|| format!("a JSON log line: {line}"))?;
+        if entry["fields"]["message"] == "ticketing-operator starting" {
+            break entry["fields"]["addr"].as_str().context("the bound address")?.to_string();
+        }
+        line = logs.next_line().await?.context("the start-up line")?;
+    };
     let log_lines = tokio::spawn(async move {
         let mut all = Vec::new();
         while let Ok(Some(line)) = logs.next_line().await {
@@ -53,7 +60,7 @@ async fn the_binary_logs_json_serves_metrics_and_releases_its_lease_on_sigterm()
     })
     .await?;
     let metrics = eventually("the metrics to count the event", || async {
-        let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await?.text().await?;
+        let text = reqwest::get(format!("http://{addr}/metrics")).await?.text().await?;
         Ok(text.contains("ticketing_operator_ticket_events{phase=\"OnSale\"} 1").then_some(text))
     })
     .await?;
