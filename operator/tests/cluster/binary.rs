@@ -22,7 +22,7 @@ async fn the_binary_logs_json_serves_metrics_and_releases_its_lease_on_sigterm()
     let service = ReservationService::start().await?;
     let mut operator = Command::new(env!("CARGO_BIN_EXE_ticketing-operator"))
         .args(["run", "--api-url", &service.url, "--watch-namespace", &namespace, "--lease-namespace", &namespace])
-        .args(["--identity", "binary", "--lease-duration-seconds", "4", "--metrics-bind", "127.0.0.1:0"])
+        .args(["--identity", "binary", "--lease-duration-seconds", "10", "--metrics-bind", "127.0.0.1:0"])
         .env("KUBECONFIG", control_plane.kubeconfig_path())
         .env("TICKETING_ADMIN_TOKEN", &service.admin_token)
         .stderr(Stdio::piped())

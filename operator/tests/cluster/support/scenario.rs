@@ -77,7 +77,7 @@ impl RunningOperator {
                 name: "ticketing-operator".into(),
                 namespace: namespace.into(),
                 identity: identity.into(),
-                duration_secs: 4,
+                duration_secs: 10,
             },
             reconcile_all: Some(clock.moves()),
         };
