@@ -223,6 +223,19 @@ pub struct ServeArgs {
     /// Milliseconds the availability hint may answer "sold out" before the database is asked again (0 disables it).
     #[arg(long, env = "TICKETING_HINT_TTL_MS", default_value_t = 250)]
     pub hint_ttl_ms: u64,
+    /// Reservation requests per second one buyer may send (bursts of twice that); 0 disables the limit.
+    #[arg(long, env = "TICKETING_RATE_LIMIT_PER_BUYER", default_value_t = 100.0)]
+    pub rate_limit_per_buyer: f64,
+    /// Requests per second one client address may send (bursts of twice that); 0 (the default) disables it, since
+    /// many buyers may share one address behind a NAT or a load generator.
+    #[arg(long, env = "TICKETING_RATE_LIMIT_PER_ADDRESS", default_value_t = 0.0)]
+    pub rate_limit_per_address: f64,
+    /// Proxies (addresses or CIDR ranges, comma-separated) whose `X-Forwarded-For` names the client.
+    #[arg(long, env = "TICKETING_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<crate::http::limits::Cidr>,
+    /// Milliseconds a request may take before it is answered 504 `timeout`.
+    #[arg(long, env = "TICKETING_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
     /// Milliseconds between two runs of the hold sweeper (its lease lasts five times as long).
     #[arg(long, env = "TICKETING_SWEEP_INTERVAL_MS", default_value_t = 1000)]
     pub sweep_interval_ms: u64,

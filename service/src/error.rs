@@ -74,6 +74,10 @@ pub enum ApiError {
     /// The event's queue is full: try again shortly. Never a statement about the seats.
     #[error("too many requests are waiting for this event; retry shortly")]
     QueueFull,
+    /// The request took longer than the server allows. A reservation may still commit: retry with the same
+    /// `Idempotency-Key` to learn its outcome.
+    #[error("the request timed out; retry (with the same Idempotency-Key for a reservation)")]
+    Timeout,
     /// A dependency failed (the cause is logged, not sent).
     #[error("the service cannot answer right now; retry shortly")]
     Unavailable,
@@ -107,6 +111,7 @@ impl ApiError {
             Self::Invalid(_) => "invalid_input",
             Self::RateLimited { .. } => "rate_limited",
             Self::QueueFull => "queue_full",
+            Self::Timeout => "timeout",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -133,6 +138,7 @@ impl ApiError {
             Self::EventOutOfScope { .. } => StatusCode::MISDIRECTED_REQUEST,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::QueueFull | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -166,7 +172,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody { success: false, message: self.to_string(), code: self.code(), data: None };
         let mut response = (status, axum::Json(body)).into_response();
         let retry_after = match &self {
-            Self::QueueFull | Self::Unavailable => Some(1),
+            Self::QueueFull | Self::Unavailable | Self::Timeout => Some(1),
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };

@@ -78,6 +78,12 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<AppState> {
     Ok(AppState {
         engine,
         background: Arc::new(http::Background::new(stop, sweeper)),
+        limits: Arc::new(http::limits::Limits::new(
+            http::limits::Quota { per_second: args.rate_limit_per_buyer, burst: args.rate_limit_per_buyer * 2.0 },
+            http::limits::Quota { per_second: args.rate_limit_per_address, burst: args.rate_limit_per_address * 2.0 },
+            args.trusted_proxies.clone(),
+            Duration::from_millis(args.request_timeout_ms.max(1)),
+        )),
         db,
         cache,
         auth: Arc::new(auth),
@@ -89,7 +95,8 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<AppState> {
 /// Serves `state` on `listener` until `shutdown` completes, then finishes the requests in flight.
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let background = state.background.clone();
-    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
     background.stop().await;
     served
 }

@@ -230,3 +230,33 @@ fn the_committed_openapi_document_is_current() {
         "service/openapi.json is stale: run `cargo run -p ticketing-service -- openapi > service/openapi.json`"
     );
 }
+
+#[tokio::test]
+async fn buyers_and_addresses_over_their_rate_get_429_with_retry_after() {
+    let app = TestApp::spawn_with(Options { rate_limit_per_buyer: 1.0, rate_limit_per_address: 0.0, ..Options::default() }).await;
+    let id = app.create_event(100, json!({"perUserLimit": 100})).await;
+    let answers = three_in_a_row(&app, id).await;
+    assert_eq!(answers[..2], [StatusCode::CREATED, StatusCode::CREATED], "the burst is twice the rate");
+    assert_eq!(answers[2], StatusCode::TOO_MANY_REQUESTS);
+    let limited = app.reserve(id, "eager", 1, None).await;
+    assert_eq!((limited.status, limited.code()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+    assert_eq!(limited.headers.get("retry-after").unwrap(), "1");
+    assert_eq!(app.reserve(id, "patient", 1, None).await.status, StatusCode::CREATED, "other buyers are not affected");
+    assert_eq!(app.check_conservation(id).await, (97, 3, 3));
+
+    let by_address = TestApp::spawn_with(Options { rate_limit_per_buyer: 0.0, rate_limit_per_address: 1.0, ..Options::default() }).await;
+    let send = |forwarded: &'static str| by_address.http.get(format!("{}/api/health", by_address.base)).header("x-forwarded-for", forwarded).send();
+    // The test client's address (127.0.0.1) is a trusted proxy here, so X-Forwarded-For names the client.
+    let statuses = [send("203.0.113.1").await.unwrap().status(), send("203.0.113.1").await.unwrap().status(), send("203.0.113.1").await.unwrap().status()];
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS]);
+    assert_eq!(send("203.0.113.2").await.unwrap().status(), StatusCode::OK, "another address has its own bucket");
+}
+
+/// Three reservations by the same buyer, one after the other.
+async fn three_in_a_row(app: &TestApp, id: i64) -> Vec<StatusCode> {
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        answers.push(app.reserve(id, "eager", 1, None).await.status);
+    }
+    answers
+}

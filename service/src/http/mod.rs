@@ -1,8 +1,9 @@
 //! The HTTP layer: the shared state, the router that composes every feature's routes, and the middleware around
-//! them (metrics by route and status, security headers, body limit, JSON 404/405).
+//! them (metrics by route and status, security headers, body limit, rate limits and timeout, JSON 404/405).
 
 pub mod events;
 pub mod json;
+pub mod limits;
 pub mod ops;
 pub mod reservations;
 pub mod views;
@@ -35,6 +36,8 @@ pub struct AppState {
     /// The one event this process takes reservations for, if scoped.
     pub event_scope: Option<i64>,
     pub metrics: PrometheusHandle,
+    /// Rate limits, the client address and the request timeout.
+    pub limits: Arc<limits::Limits>,
     /// Tasks that run beside the requests (the hold sweeper).
     pub background: Arc<Background>,
 }
@@ -76,6 +79,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(json::MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::enforce))
         .layer(middleware::from_fn(record_request));
     for (name, value) in security_headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));

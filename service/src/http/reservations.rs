@@ -45,6 +45,7 @@ pub async fn create(
     if !principal.may_act_as(&request.user_id) {
         return Err(ApiError::Forbidden("a buyer can only reserve as themselves"));
     }
+    state.limits.check_buyer(&request.user_id)?;
     if let Some(scope) = state.event_scope {
         if request.event_id != scope {
             return Err(ApiError::EventOutOfScope { scope });

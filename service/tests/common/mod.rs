@@ -53,11 +53,13 @@ pub struct Options {
     pub redis_url: Option<String>,
     pub event_scope: Option<i64>,
     pub queue_depth: usize,
+    pub rate_limit_per_buyer: f64,
+    pub rate_limit_per_address: f64,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { storage: Storage::MariaDb, redis_url: Some(ticketing_testkit::redis::server_url()), event_scope: None, queue_depth: 20_000 }
+        Self { storage: Storage::MariaDb, redis_url: Some(ticketing_testkit::redis::server_url()), event_scope: None, queue_depth: 20_000, rate_limit_per_buyer: 0.0, rate_limit_per_address: 0.0 }
     }
 }
 
@@ -95,6 +97,10 @@ impl TestApp {
             db_max_connections: 16,
             hint_ttl_ms: 250,
             sweep_interval_ms: 100,
+            rate_limit_per_buyer: options.rate_limit_per_buyer,
+            rate_limit_per_address: options.rate_limit_per_address,
+            trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+            request_timeout_ms: 30_000,
             log_format: LogFormat::Text,
         };
         let state = ticketing_service::start(&args).await.expect("service starts");
