@@ -168,6 +168,9 @@ struct ErrorBody<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if matches!(self, Self::Internal) {
+            tracing::error!("answering 500 internal: an invariant of the service's own code failed");
+        }
         let status = self.status();
         let body = ErrorBody { success: false, message: self.to_string(), code: self.code(), data: None };
         let mut response = (status, axum::Json(body)).into_response();

@@ -260,3 +260,17 @@ async fn three_in_a_row(app: &TestApp, id: i64) -> Vec<StatusCode> {
     }
     answers
 }
+
+#[tokio::test]
+async fn the_embedded_sqlite_default_creates_keyed_events_once() {
+    let app = TestApp::spawn_with(Options { storage: common::Storage::Sqlite, redis_url: None, ..Options::default() }).await;
+    let body = json!({"eventName": "Keyed", "totalSeats": 5, "eventDate": "2030-12-31T19:00:00"});
+    let send = || app.http.post(format!("{}/api/events", app.base)).bearer_auth(TestApp::admin()).header("Idempotency-Key", "ns/name/uid").json(&body).send();
+    let (first, second) = (send().await.unwrap(), send().await.unwrap());
+    assert_eq!((first.status(), second.status()), (StatusCode::CREATED, StatusCode::OK));
+    let (first, second): (serde_json::Value, serde_json::Value) = (first.json().await.unwrap(), second.json().await.unwrap());
+    assert_eq!(first["data"]["id"], second["data"]["id"]);
+    let id = first["data"]["id"].as_i64().unwrap();
+    assert_eq!(app.reserve(id, "s", 2, Some("k")).await.status, StatusCode::CREATED);
+    assert_eq!(app.check_conservation(id).await, (3, 2, 1));
+}
