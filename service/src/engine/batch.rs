@@ -138,9 +138,8 @@ pub async fn run(
     }
     for (index, decision) in decisions.iter().enumerate() {
         if let Decision::SameAs(first) = decision {
-            results[index] = Some(match (&decisions[*first], &results[*first]) {
-                (Decision::Refuse(refusal), _) => Err(refusal.clone().into()),
-                (_, Some(Ok(first))) => Ok(Booked { reservation: first.reservation.clone(), replayed: true }),
+            results[index] = Some(match &results[*first] {
+                Some(Ok(first)) => Ok(Booked { reservation: first.reservation.clone(), replayed: true }),
                 _ => Err(ApiError::Internal),
             });
         }

@@ -64,7 +64,7 @@ pub enum Decision {
     Book,
     /// A repeat of a request already stored: answer with that reservation, book nothing.
     Replay(Reservation),
-    /// A repeat of an earlier request in this batch (by index): answer as it is answered.
+    /// A repeat of an earlier request in this batch (by index) that booked: answer with its reservation.
     SameAs(usize),
     /// No seats.
     Refuse(Refusal),
@@ -91,13 +91,16 @@ pub fn decide(inventory: &Inventory, prior: &Prior, requests: &[&ReservationRequ
                 decisions.push(if same { Decision::SameAs(first) } else { Decision::Refuse(Refusal::IdempotencyKeyReused) });
                 continue;
             }
-            first_with_key.insert((request.user_id.as_str(), key), index);
         }
         let decision = match refusal(inventory, available, &held, request, now) {
+            // A refusal stores nothing, so it does not use up the key: a later request with it is decided anew.
             Some(refusal) => Decision::Refuse(refusal),
             None => {
                 available -= request.quantity;
                 *held.entry(request.user_id.clone()).or_default() += request.quantity;
+                if let Some(key) = request.idempotency_key.as_deref() {
+                    first_with_key.insert((request.user_id.as_str(), key), index);
+                }
                 Decision::Book
             }
         };
@@ -190,6 +193,14 @@ mod tests {
         let (decisions, taken) = decide(&inventory(0), &prior, &[&first, &different], 10);
         assert_eq!(decisions, vec![Decision::Replay(stored), Decision::Refuse(Refusal::IdempotencyKeyReused)]);
         assert_eq!(taken, 0);
+    }
+
+    #[test]
+    fn a_refused_request_does_not_use_up_its_key() {
+        let (too_many, corrected) = (request("a", 2, Some("k")), request("a", 1, Some("k")));
+        let (decisions, taken) = decide(&inventory(1), &Prior::default(), &[&too_many, &corrected], 10);
+        assert_eq!(decisions, vec![Decision::Refuse(Refusal::SoldOut { available: 1, requested: 2 }), Decision::Book]);
+        assert_eq!(taken, 1);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `/api/events`: reading events (any authenticated caller, through the cache) and managing them (admins).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -8,7 +8,7 @@ use axum::Router;
 
 use super::json::{JsonBody, Reply};
 use super::views::EventView;
-use super::{idempotency_key, parse_id, AppState};
+use super::{idempotency_key, parse_id, AppState, PathParam};
 use crate::auth::Principal;
 use crate::cache::{event_key, EVENT_TTL, LIST_TTL};
 use crate::domain::{now_millis, EventDraft, EventInput};
@@ -67,7 +67,7 @@ async fn list(state: AppState, filter: EventFilter, key: &str) -> Result<Respons
 #[utoipa::path(get, operation_id = "getEvent", path = "/api/events/{id}", tag = "events", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Event id")),
     responses((status = 200, description = "The event", body = EventView), (status = 404, description = "event_not_found")))]
-pub async fn read(_: Principal, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn read(_: Principal, State(state): State<AppState>, PathParam(id): PathParam) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let key = event_key(id);
     if let Some(cached) = state.cache.get(&key).await {
@@ -108,7 +108,7 @@ pub async fn create(
 pub async fn update(
     principal: Principal,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     JsonBody(input): JsonBody<EventInput>,
 ) -> Result<Reply<EventView>, ApiError> {
     principal.require_admin()?;
@@ -125,7 +125,7 @@ pub async fn update(
 #[utoipa::path(post, operation_id = "closeEvent", path = "/api/events/{id}/close", tag = "events", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Event id")),
     responses((status = 200, description = "Closed", body = EventView), (status = 404, description = "event_not_found")))]
-pub async fn close(principal: Principal, State(state): State<AppState>, Path(id): Path<String>) -> Result<Reply<EventView>, ApiError> {
+pub async fn close(principal: Principal, State(state): State<AppState>, PathParam(id): PathParam) -> Result<Reply<EventView>, ApiError> {
     principal.require_admin()?;
     let id = parse_id(&id)?;
     let now = now_millis();

@@ -2,7 +2,7 @@
 //!
 //! Axum's own `Json` rejections are plain text; [`JsonBody`] answers every bad body with the JSON error envelope:
 //! 415 without `Content-Type: application/json`, 413 over the body limit, 400 for malformed JSON and 422 for
-//! well-formed JSON of the wrong shape (wrong types, unknown or missing fields).
+//! well-formed JSON of the wrong shape (not an object, wrong types, unknown or missing fields).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -43,8 +43,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// Decodes a JSON body, telling malformed JSON (400) from JSON of the wrong shape (422).
+/// Decodes a JSON body: malformed JSON is 400 `malformed_json`; well-formed JSON that is not an object, or an
+/// object of the wrong shape (wrong types, unknown, missing or repeated fields), is 422 `invalid_input`.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    std::str::from_utf8(bytes).map_err(|_| ApiError::MalformedJson("the body is not UTF-8".into()))?;
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|error| ApiError::MalformedJson(error.to_string()))?;
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::Invalid("the body must be a JSON object".into()));
+    }
+    // Values the grammar allows but serde_json cannot hold (1e400, a lone surrogate, bytes that are not UTF-8 inside
+    // a string) only fail here, and count as malformed.
     serde_json::from_slice(bytes).map_err(|error| match error.classify() {
         serde_json::error::Category::Data => ApiError::Invalid(error.to_string()),
         _ => ApiError::MalformedJson(error.to_string()),

@@ -11,7 +11,7 @@ pub mod views;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Path, Request};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -97,6 +97,21 @@ async fn record_request(request: Request, next: Next) -> Response {
     metrics::histogram!("http_request_duration_seconds", "route" => route, "method" => method, "status" => status)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The one parameter of a route's path, as text. A value that is not valid UTF-8 is 422 `invalid_input` (axum's own
+/// rejection would be plain text).
+pub struct PathParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| Self(value))
+            .map_err(|rejection| ApiError::Invalid(format!("bad path parameter: {}", rejection.body_text())))
+    }
 }
 
 /// Parses an id from a path: a positive integer.

@@ -3,7 +3,7 @@
 //! A reservation that belongs to somebody else answers 404, not 403, so ids of other buyers' reservations cannot be
 //! probed.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -11,7 +11,7 @@ use axum::Router;
 
 use super::json::{JsonBody, Reply};
 use super::views::ReservationView;
-use super::{idempotency_key, parse_id, AppState};
+use super::{idempotency_key, parse_id, AppState, PathParam};
 use crate::auth::Principal;
 use crate::domain::{validate_user_id, Reservation, ReservationInput, ReservationRequest, ReservationStatus};
 use crate::error::ApiError;
@@ -78,7 +78,7 @@ async fn own_reservation(principal: &Principal, state: &AppState, id: &str) -> R
 #[utoipa::path(get, operation_id = "getReservation", path = "/api/reservations/{id}", tag = "reservations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Reservation id")),
     responses((status = 200, description = "The reservation", body = ReservationView), (status = 404, description = "reservation_not_found")))]
-pub async fn read(principal: Principal, State(state): State<AppState>, Path(id): Path<String>) -> Result<Reply<ReservationView>, ApiError> {
+pub async fn read(principal: Principal, State(state): State<AppState>, PathParam(id): PathParam) -> Result<Reply<ReservationView>, ApiError> {
     let reservation = own_reservation(&principal, &state, &id).await?;
     Ok(Reply::ok(ReservationView::from(&reservation)))
 }
@@ -90,7 +90,7 @@ pub async fn read(principal: Principal, State(state): State<AppState>, Path(id):
 pub async fn list_by_user(
     principal: Principal,
     State(state): State<AppState>,
-    Path(user_id): Path<String>,
+    PathParam(user_id): PathParam,
 ) -> Result<Reply<Vec<ReservationView>>, ApiError> {
     validate_user_id(&user_id)?;
     if !principal.may_act_as(&user_id) {
@@ -105,7 +105,7 @@ pub async fn list_by_user(
     params(("id" = i64, Path, description = "Reservation id")),
     responses((status = 200, description = "Cancelled", body = ReservationView), (status = 404, description = "reservation_not_found"),
         (status = 409, description = "already_cancelled")))]
-pub async fn cancel(principal: Principal, State(state): State<AppState>, Path(id): Path<String>) -> Result<Reply<ReservationView>, ApiError> {
+pub async fn cancel(principal: Principal, State(state): State<AppState>, PathParam(id): PathParam) -> Result<Reply<ReservationView>, ApiError> {
     let reservation = own_reservation(&principal, &state, &id).await?;
     match reservation.status {
         ReservationStatus::Cancelled => return Err(ApiError::AlreadyCancelled(reservation.id)),
@@ -121,7 +121,7 @@ pub async fn cancel(principal: Principal, State(state): State<AppState>, Path(id
     params(("id" = i64, Path, description = "Reservation id")),
     responses((status = 200, description = "Confirmed", body = ReservationView), (status = 404, description = "reservation_not_found"),
         (status = 409, description = "hold_expired, already_cancelled")))]
-pub async fn confirm(principal: Principal, State(state): State<AppState>, Path(id): Path<String>) -> Result<Reply<ReservationView>, ApiError> {
+pub async fn confirm(principal: Principal, State(state): State<AppState>, PathParam(id): PathParam) -> Result<Reply<ReservationView>, ApiError> {
     let reservation = own_reservation(&principal, &state, &id).await?;
     match reservation.status {
         ReservationStatus::Confirmed => return Ok(Reply::ok(ReservationView::from(&reservation))),

@@ -82,6 +82,10 @@ pub async fn create(
             return Ok((existing, false));
         }
     }
+    let sales_open_at = draft.sales_open_at.unwrap_or(now);
+    if draft.sales_close_at.is_some_and(|close| close <= sales_open_at) {
+        return Err(ApiError::Invalid("salesCloseAt must be after salesOpenAt (which defaults to now)".into()));
+    }
     let mut connection = db.writer.acquire().await?;
     let result = sqlx::query(
         "INSERT INTO events (name, total_seats, available_seats, event_date, sales_open_at, sales_close_at, \
@@ -92,7 +96,7 @@ pub async fn create(
     .bind(draft.total_seats)
     .bind(draft.total_seats)
     .bind(draft.event_date)
-    .bind(draft.sales_open_at.unwrap_or(now))
+    .bind(sales_open_at)
     .bind(draft.sales_close_at)
     .bind(draft.per_user_limit)
     .bind(draft.max_per_order)
