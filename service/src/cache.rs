@@ -1,6 +1,8 @@
 //! Cache-aside for event reads, in Redis or, without Redis, in this process.
 //!
-//! Reads of events and event lists are served from here; every write that changes an event (a definition change,
+//! In front of Redis sits a near cache in this process whose entries live at most [`NEAR_TTL`], so a hot event is
+//! read from memory and other replicas' changes are seen within that time. Reads of events and event lists are
+//! served from here; every write that changes an event (a definition change,
 //! a committed batch of reservations or cancellations) deletes the event's entry and the lists. Entries also expire
 //! after a short time, which bounds staleness if an invalidation is lost (Redis down, or a failover that lost
 //! writes). Redis is never the source of truth: when it fails, reads fall through to the database, the service
@@ -21,6 +23,8 @@ pub const EVENT_TTL: Duration = Duration::from_secs(5);
 pub const LIST_TTL: Duration = Duration::from_secs(2);
 /// The list keys every event change invalidates.
 pub const LIST_KEYS: [&str; 3] = ["events:all", "events:upcoming", "events:available"];
+/// How long an entry lives in the near cache in front of Redis.
+pub const NEAR_TTL: Duration = Duration::from_millis(100);
 /// How long Redis is left alone after a failure before it is tried again.
 const BACKOFF: Duration = Duration::from_secs(1);
 
@@ -44,12 +48,35 @@ impl RedisState {
 
 /// The event cache.
 pub struct Cache {
-    backend: Backend,
+    /// Entries in this process: the whole cache without Redis, the near cache in front of it otherwise.
+    near: NearMap,
+    redis: Option<RedisLink>,
 }
 
-enum Backend {
-    Local(Mutex<HashMap<String, (Instant, String)>>),
-    Redis(RedisLink),
+/// Entries with their expiry time, in this process.
+#[derive(Default)]
+struct NearMap(Mutex<HashMap<String, (Instant, String)>>);
+
+impl NearMap {
+    fn get(&self, key: &str) -> Option<String> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key).filter(|(expires, _)| *expires > Instant::now()).map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, key: &str, value: String, ttl: Duration) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.clear();
+        }
+        map.insert(key.to_owned(), (Instant::now() + ttl, value));
+    }
+
+    fn remove(&self, keys: &[String]) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for key in keys {
+            map.remove(key);
+        }
+    }
 }
 
 /// A Redis connection that tolerates Redis being away.
@@ -68,7 +95,7 @@ struct RedisLink {
 impl Cache {
     /// A cache in this process.
     pub fn local() -> Self {
-        Self { backend: Backend::Local(Mutex::new(HashMap::new())) }
+        Self { near: NearMap::default(), redis: None }
     }
 
     /// A cache in Redis at `url`, with every key under `prefix`. Redis need not be up yet.
@@ -76,7 +103,8 @@ impl Cache {
         let client = redis::Client::open(url)?;
         metrics::gauge!("ticketing_redis_up").set(0.0);
         Ok(Self {
-            backend: Backend::Redis(RedisLink {
+            near: NearMap::default(),
+            redis: Some(RedisLink {
                 client,
                 manager: tokio::sync::RwLock::new(None),
                 prefix: prefix.to_owned(),
@@ -90,16 +118,16 @@ impl Cache {
 
     /// How Redis is doing.
     pub fn redis_state(&self) -> RedisState {
-        match &self.backend {
-            Backend::Local(_) => RedisState::Disabled,
-            Backend::Redis(link) if link.healthy.load(Ordering::Acquire) => RedisState::Ok,
-            Backend::Redis(_) => RedisState::Degraded,
+        match &self.redis {
+            None => RedisState::Disabled,
+            Some(link) if link.healthy.load(Ordering::Acquire) => RedisState::Ok,
+            Some(_) => RedisState::Degraded,
         }
     }
 
     /// Checks Redis now (used by `/readyz` and at start) and reconnects if it was away.
     pub async fn probe(&self) -> RedisState {
-        if let Backend::Redis(link) = &self.backend {
+        if let Some(link) = &self.redis {
             let _: Option<String> = link.run(|mut c| async move { redis::cmd("PING").query_async(&mut c).await }).await;
         }
         self.redis_state()
@@ -107,32 +135,27 @@ impl Cache {
 
     /// The cached value of `key`, if any.
     pub async fn get(&self, key: &str) -> Option<String> {
-        let value = match &self.backend {
-            Backend::Local(map) => {
-                let map = map.lock().unwrap_or_else(|e| e.into_inner());
-                map.get(key).filter(|(expires, _)| *expires > Instant::now()).map(|(_, v)| v.clone())
-            }
-            Backend::Redis(link) => {
+        let mut value = self.near.get(key);
+        if value.is_none() {
+            if let Some(link) = &self.redis {
                 let full = link.key(key);
-                link.run(|mut c| async move { c.get::<_, Option<String>>(full).await }).await.flatten()
+                value = link.run(|mut c| async move { c.get::<_, Option<String>>(full).await }).await.flatten();
+                if let Some(found) = &value {
+                    self.near.put(key, found.clone(), NEAR_TTL);
+                }
             }
-        };
+        }
         let result = if value.is_some() { "hit" } else { "miss" };
         metrics::counter!("ticketing_cache_requests_total", "result" => result).increment(1);
         value
     }
 
-    /// Stores `value` under `key` for `ttl`.
+    /// Stores `value` under `key` for `ttl` (at most [`NEAR_TTL`] in the near cache when Redis is there).
     pub async fn put(&self, key: &str, value: String, ttl: Duration) {
-        match &self.backend {
-            Backend::Local(map) => {
-                let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
-                if map.len() > 10_000 {
-                    map.clear();
-                }
-                map.insert(key.to_owned(), (Instant::now() + ttl, value));
-            }
-            Backend::Redis(link) => {
+        match &self.redis {
+            None => self.near.put(key, value, ttl),
+            Some(link) => {
+                self.near.put(key, value.clone(), ttl.min(NEAR_TTL));
                 let full = link.key(key);
                 let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
                 let _: Option<()> =
@@ -143,17 +166,19 @@ impl Cache {
 
     /// Deletes the event's entry and every list.
     pub async fn invalidate_event(&self, event_id: i64) {
+        let keys = self.invalidate_near(event_id);
+        if let Some(link) = &self.redis {
+            link.delete(keys).await;
+        }
+    }
+
+    /// Deletes the event's entry and every list from this process at once (the commit path calls this before it
+    /// answers, and sends the Redis deletion in the background); returns the keys.
+    pub fn invalidate_near(&self, event_id: i64) -> Vec<String> {
         let mut keys = vec![event_key(event_id)];
         keys.extend(LIST_KEYS.iter().map(|k| (*k).to_owned()));
-        match &self.backend {
-            Backend::Local(map) => {
-                let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
-                for key in &keys {
-                    map.remove(key);
-                }
-            }
-            Backend::Redis(link) => link.delete(keys).await,
-        }
+        self.near.remove(&keys);
+        keys
     }
 }
 

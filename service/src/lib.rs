@@ -62,6 +62,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<AppState> {
     }
     let invalidate = cache.clone();
     let on_commit: engine::OnCommit = Arc::new(move |event_id| {
+        invalidate.invalidate_near(event_id);
         let cache = invalidate.clone();
         tokio::spawn(async move { cache.invalidate_event(event_id).await });
     });

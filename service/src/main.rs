@@ -8,6 +8,11 @@ use ticketing_service::auth::{mint, Claims};
 use ticketing_service::config::{Cli, Command, LogFormat, ServeArgs};
 use ticketing_service::store::{Db, PoolSizes};
 
+/// mimalloc instead of glibc malloc: a profile of the storm showed malloc and free at about a quarter of the
+/// service's CPU time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new()?;
