@@ -113,9 +113,9 @@ pub async fn run(
 
     let mut booked = Vec::new();
     let mut ids = ids.iter().copied();
-    let mut results: Vec<Option<Result<Booked, ApiError>>> = Vec::with_capacity(reserves.len());
+    let mut results: Vec<Result<Booked, ApiError>> = Vec::with_capacity(reserves.len());
     for (request, decision) in reserves.iter().zip(&decisions) {
-        results.push(Some(match decision {
+        results.push(match decision {
             Decision::Book => {
                 let held = inventory.hold_seconds > 0;
                 let reservation = Reservation {
@@ -132,17 +132,13 @@ pub async fn run(
                 Ok(Booked { reservation, replayed: false })
             }
             Decision::Replay(existing) => Ok(Booked { reservation: existing.clone(), replayed: true }),
-            Decision::SameAs(_) => Err(ApiError::Internal),
+            // `decide` points only back, at a request of this batch that booked.
+            Decision::SameAs(first) => match &results[*first] {
+                Ok(booked) => Ok(Booked { reservation: booked.reservation.clone(), replayed: true }),
+                Err(_) => Err(ApiError::Internal),
+            },
             Decision::Refuse(refusal) => Err(refusal.clone().into()),
-        }));
-    }
-    for (index, decision) in decisions.iter().enumerate() {
-        if let Decision::SameAs(first) = decision {
-            results[index] = Some(match &results[*first] {
-                Some(Ok(first)) => Ok(Booked { reservation: first.reservation.clone(), replayed: true }),
-                _ => Err(ApiError::Internal),
-            });
-        }
+        });
     }
     insert_reservations(&mut tx, &booked, now).await?;
     if delta == 0 && booked.is_empty() && changes.is_empty() {
@@ -151,7 +147,7 @@ pub async fn run(
         tx.commit().await?;
     }
     Ok(BatchResult {
-        reserves: results.into_iter().map(|r| r.unwrap_or(Err(ApiError::Internal))).collect(),
+        reserves: results,
         changes: change_results,
         available_after: Some(inventory.available - taken),
     })

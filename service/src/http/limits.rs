@@ -88,7 +88,10 @@ impl Buckets {
             let quota = self.quota;
             buckets.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * quota.per_second < quota.burst);
         }
-        let (tokens, at) = buckets.entry(key.to_owned()).or_insert((self.quota.burst, now));
+        if !buckets.contains_key(key) {
+            buckets.insert(key.to_owned(), (self.quota.burst, now));
+        }
+        let Some((tokens, at)) = buckets.get_mut(key) else { return Ok(()) };
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.quota.per_second).min(self.quota.burst);
         *at = now;
         if *tokens >= 1.0 {
