@@ -10,15 +10,18 @@
 //! - [`ceiling`]: the trivial axum handler every run measures first.
 //! - [`service_proc`]: starting the service binary and reading its peak RSS; [`api`]: setup calls and `/metrics`.
 //! - [`invariants`]: the database checks; [`outcome`]: acknowledged reservations and error classes.
+//! - [`faults`]: the fault campaign; [`operator_scale`]: the operator at scale on the test control plane.
 //! - [`suite`]: the scenario sequence; [`report`] and [`plot`]: `results.json`, `results.md` and `plot.svg`.
 
 pub mod api;
 pub mod auth;
 pub mod ceiling;
 pub mod conn;
+pub mod faults;
 pub mod invariants;
 pub mod load;
 pub mod mixed;
+pub mod operator_scale;
 pub mod outcome;
 pub mod plot;
 pub mod recorder;

@@ -1,22 +1,49 @@
-//! The `ticketing-bench` command line: runs the suite against a service it starts (embedded SQLite by default,
-//! MariaDB + Redis when `DATABASE_URL` / `REDIS_URL` are set) or against a running one (`--target`), writes
-//! `results.json`, `results.md` and `plot.svg` to `--out`, prints the table, and exits non-zero when any
-//! invariant broke.
+//! The `ticketing-bench` command line.
+//!
+//! - `ticketing-bench [--quick] [--out DIR] ...`: the benchmark suite against a service it starts (embedded SQLite
+//!   by default, MariaDB + Redis when `DATABASE_URL` / `REDIS_URL` are set) or a running one (`--target`); writes
+//!   `results.json`, `results.md` and `plot.svg`, prints the table.
+//! - `ticketing-bench faults [--quick] --out DIR`: the fault campaign (storms under Redis, MariaDB, service and lease
+//!   faults); writes `faults.json` and `faults.md`.
+//! - `ticketing-bench operator [--quick] --out DIR`: the operator at scale on the test control plane; writes
+//!   `operator.json` and `operator.md`.
+//!
+//! Every form exits 0 when every invariant held, 1 when one broke, 2 when the run could not be carried out.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 
 use ticketing_bench::auth::Credentials;
 use ticketing_bench::service_proc::{locate_binary, Backend};
 use ticketing_bench::suite::{run_suite, Sizes, Source, SuiteConfig};
-use ticketing_bench::{plot, report};
+use ticketing_bench::{faults, operator_scale, plot, report};
 
 #[derive(Debug, Parser)]
-#[command(name = "ticketing-bench", about = "Benchmarks the reservation service against an in-run ceiling")]
-struct Args {
+#[command(
+    name = "ticketing-bench",
+    about = "Benchmarks the reservation service against an in-run ceiling",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    suite: SuiteArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The fault campaign: R1-R5 during hot-event storms on a private MariaDB and Redis, checked from the database.
+    Faults(faults::FaultsArgs),
+    /// The operator at scale: many TicketEvents applied to the test API server until steady state.
+    Operator(operator_scale::OperatorArgs),
+}
+
+#[derive(Debug, Args)]
+struct SuiteArgs {
     /// The whole suite in well under two minutes (a 20,000-seat storm with fewer connections).
     #[arg(long)]
     quick: bool,
@@ -50,7 +77,13 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Some(Command::Faults(args)) => faults::run(args),
+        Some(Command::Operator(args)) => operator_scale::run(args),
+        None => run_suite_command(cli.suite),
+    };
+    match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
             eprintln!("ticketing-bench: an invariant broke (see the table above)");
@@ -63,8 +96,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the suite; `Ok(false)` when an invariant broke.
-fn run(args: Args) -> anyhow::Result<bool> {
+/// Runs the benchmark suite; `Ok(false)` when an invariant broke.
+fn run_suite_command(args: SuiteArgs) -> anyhow::Result<bool> {
     let mut sizes = if args.quick { Sizes::quick() } else { Sizes::full() };
     if let Some(seats) = args.seats {
         sizes.storm_seats = seats;
