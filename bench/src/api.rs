@@ -43,12 +43,26 @@ pub async fn create_event(
     max_per_order: i64,
     per_user_limit: i64,
 ) -> anyhow::Result<EventRef> {
+    create_event_holding(conn, credentials, name, capacity, max_per_order, per_user_limit, 0).await
+}
+
+/// Like [`create_event`], but a reservation is a hold for `hold_seconds` (0 = bought at once).
+pub async fn create_event_holding(
+    conn: &mut Conn,
+    credentials: &Credentials,
+    name: &str,
+    capacity: i64,
+    max_per_order: i64,
+    per_user_limit: i64,
+    hold_seconds: i64,
+) -> anyhow::Result<EventRef> {
     let body = json!({
         "eventName": name,
         "totalSeats": capacity,
         "eventDate": "2031-06-01T19:00:00",
         "maxPerOrder": max_per_order,
         "perUserLimit": per_user_limit,
+        "holdSeconds": hold_seconds,
     });
     let call = Call::json(Method::POST, "/api/events", &body).auth(&credentials.admin_bearer());
     let reply = conn.send(&call).await.context("creating an event")?;
@@ -98,8 +112,8 @@ pub fn cache_hit_rate(before: &str, after: &str) -> Option<f64> {
     (hits + misses > 0.0).then(|| hits / (hits + misses))
 }
 
-/// The sum of the samples with exactly `name` (no labels) in a scrape.
-fn sample(metrics_text: &str, name: &str) -> Option<f64> {
+/// The value of the sample written exactly `name` (with its labels, if any) in a scrape.
+pub fn sample(metrics_text: &str, name: &str) -> Option<f64> {
     metrics_text.lines().find_map(|line| {
         let (metric, value) = line.split_once(' ')?;
         (metric == name).then(|| value.trim().parse().ok()).flatten()

@@ -14,10 +14,19 @@ use sqlx::{AnyPool, Row};
 
 use crate::outcome::Ack;
 
-/// The status of a reservation that holds seats.
+/// The status of a bought reservation.
 const CONFIRMED: &str = "CONFIRMED";
+/// The status of a hold that has not lapsed or been confirmed yet.
+const HELD: &str = "HELD";
 /// The status of a cancelled reservation.
 const CANCELLED: &str = "CANCELLED";
+/// The status of a hold whose seats the sweeper gave back.
+const EXPIRED: &str = "EXPIRED";
+
+/// Whether a reservation in `status` takes seats (see the state machine in `ticketing_service::domain`).
+fn takes_seats(status: &str) -> bool {
+    status == CONFIRMED || status == HELD
+}
 /// How many examples of one broken invariant a report lists.
 const EXAMPLES: usize = 5;
 
@@ -52,7 +61,10 @@ pub struct Violation {
 /// The verdict of one check.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Verdict {
+    /// Up to a few examples of each broken invariant.
     pub violations: Vec<Violation>,
+    /// How many times each invariant broke in all (examples beyond the first few are only counted).
+    pub counts: BTreeMap<&'static str, u64>,
 }
 
 impl Verdict {
@@ -65,7 +77,14 @@ impl Verdict {
         self.violations.iter().map(|violation| violation.invariant).collect()
     }
 
-    fn add(&mut self, invariant: &'static str, detail: String) {
+    /// How many times `invariant` broke.
+    pub fn count(&self, invariant: &str) -> u64 {
+        self.counts.get(invariant).copied().unwrap_or(0)
+    }
+
+    /// Records one breach of `invariant`.
+    pub fn add(&mut self, invariant: &'static str, detail: String) {
+        *self.counts.entry(invariant).or_default() += 1;
         if self.violations.iter().filter(|violation| violation.invariant == invariant).count() < EXAMPLES {
             self.violations.push(Violation { invariant, detail });
         }
@@ -163,7 +182,7 @@ async fn check_event(
         return Ok(());
     };
     let (total, available) = (integer(&row, 0)?, integer(&row, 1)?);
-    let held: i64 = rows.iter().filter(|r| r.status != CANCELLED).map(|r| r.quantity).sum();
+    let held: i64 = rows.iter().filter(|r| takes_seats(&r.status)).map(|r| r.quantity).sum();
     if total != event.capacity {
         verdict.add("conservation", format!("event {id}: total_seats {total}, created with {}", event.capacity));
     }
@@ -185,7 +204,7 @@ async fn check_event(
     for row in rows.iter().filter(|r| r.quantity < 1) {
         verdict.add("no_reservation_without_seats", format!("reservation {} holds {} seats", row.id, row.quantity));
     }
-    for row in rows.iter().filter(|r| r.status != CONFIRMED && r.status != CANCELLED) {
+    for row in rows.iter().filter(|r| ![CONFIRMED, HELD, CANCELLED, EXPIRED].contains(&r.status.as_str())) {
         verdict.add("no_reservation_without_seats", format!("reservation {} has status {:?}", row.id, row.status));
     }
     let mut keys: HashMap<(&str, &str), &str> = HashMap::new();
@@ -229,10 +248,16 @@ fn check_acknowledged(expect: &Expectations, stored: &HashMap<String, Stored>, v
                     ack.id, row.event, row.user, row.quantity, ack.event, ack.user, ack.quantity
                 ),
             ),
-            Some(row) if row.status != CONFIRMED && !cancelled.contains(ack.id.as_str()) => verdict.add(
-                "acknowledged_exist",
-                format!("acknowledged reservation {} is {} though nobody cancelled it", ack.id, row.status),
-            ),
+            // A hold may lapse on its own; anything else that lost its seats must have been cancelled by the run.
+            Some(row)
+                if (row.status == CANCELLED && !cancelled.contains(ack.id.as_str()))
+                    || (row.status == EXPIRED && !ack.held) =>
+            {
+                verdict.add(
+                    "acknowledged_exist",
+                    format!("acknowledged reservation {} is {} though nobody cancelled it", ack.id, row.status),
+                )
+            }
             Some(_) => {}
         }
     }

@@ -18,13 +18,17 @@ pub struct Ack {
     /// The `Idempotency-Key` the buyer sent.
     pub key: String,
     pub quantity: i64,
+    /// The service answered with a hold (`HELD`), which may lapse on its own.
+    pub held: bool,
 }
 
 impl Ack {
     /// Builds an acknowledgement from a 201 body, if it carries a reservation id.
     pub fn from_created(reply: &Reply, event: i64, user: &str, key: &str, quantity: i64) -> Option<Ack> {
-        let id = id_text(&reply.json()["data"]["id"])?;
-        Some(Ack { id, event, user: user.to_owned(), key: key.to_owned(), quantity })
+        let body = reply.json();
+        let id = id_text(&body["data"]["id"])?;
+        let held = body["data"]["status"] == "HELD";
+        Some(Ack { id, event, user: user.to_owned(), key: key.to_owned(), quantity, held })
     }
 }
 

@@ -94,12 +94,25 @@ pub struct ServiceProcess {
 }
 
 impl ServiceProcess {
-    /// Starts `binary serve` on `backend` with `credentials`, logging to `log_path`, and waits for its address.
-    pub fn start(binary: &Path, backend: &Backend, credentials: &Credentials, log_path: &Path) -> anyhow::Result<Self> {
-        let log = std::fs::File::create(log_path).with_context(|| format!("creating {}", log_path.display()))?;
+    /// Starts `binary serve` on `backend` with `credentials`, listening on `bind` (`127.0.0.1:0` for any free
+    /// port) with `extra_args` after the defaults, appending its log to `log_path`; waits for its address.
+    pub fn start(
+        binary: &Path,
+        backend: &Backend,
+        credentials: &Credentials,
+        log_path: &Path,
+        bind: &str,
+        extra_args: &[&str],
+    ) -> anyhow::Result<Self> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log_path)
+            .with_context(|| format!("opening {}", log_path.display()))?;
         let mut command = Command::new(binary);
         command
-            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(["serve", "--bind", bind])
+            .args(extra_args)
             .env("TICKETING_JWT_SECRET", credentials.jwt_secret())
             .env("TICKETING_ADMIN_TOKEN", credentials.admin_token())
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
@@ -169,6 +182,18 @@ impl ServiceProcess {
     /// Stops the service (SIGKILL) and waits for it.
     pub fn stop(mut self) -> anyhow::Result<()> {
         self.kill()
+    }
+
+    /// Sends `signal` (a `kill -s` name such as `STOP` or `CONT`) to the service.
+    pub fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        let status = Command::new("kill")
+            .args(["-s", signal, &self.child.id().to_string()])
+            .status()
+            .context("running kill")?;
+        if !status.success() {
+            bail!("kill -s {signal} {} failed", self.child.id());
+        }
+        Ok(())
     }
 
     fn kill(&mut self) -> anyhow::Result<()> {

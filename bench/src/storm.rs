@@ -44,6 +44,23 @@ pub struct StormConfig {
     pub max_attempts: u32,
     /// The storm stops after this long even if seats remain.
     pub time_limit: Duration,
+    /// Seats acknowledged so far, for a caller that watches the storm while it runs (the fault campaign).
+    pub sold: SeatCounter,
+}
+
+/// A shared count of acknowledged seats.
+#[derive(Debug, Clone, Default)]
+pub struct SeatCounter(Arc<AtomicU64>);
+
+impl SeatCounter {
+    /// Seats acknowledged so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn add(&self, seats: u64) {
+        self.0.fetch_add(seats, Ordering::Relaxed);
+    }
 }
 
 /// What a storm observed.
@@ -72,7 +89,6 @@ pub async fn run_storm(
         config: config.clone(),
         credentials: credentials.clone(),
         next_buyer: AtomicU64::new(0),
-        seats: AtomicU64::new(0),
         finished_workers: AtomicUsize::new(0),
         abandoned: AtomicU64::new(0),
         acknowledged: Mutex::new(Vec::new()),
@@ -83,7 +99,7 @@ pub async fn run_storm(
     let storm = Arc::try_unwrap(workload).map_err(|_| anyhow::anyhow!("storm workload still shared"))?;
     Ok(StormOutcome {
         measured,
-        seats_acknowledged: storm.seats.load(Ordering::Relaxed) as i64,
+        seats_acknowledged: storm.config.sold.get() as i64,
         sold_out: storm.finished_workers.load(Ordering::Relaxed) == config.connections,
         abandoned: storm.abandoned.load(Ordering::Relaxed),
         errors: storm.errors.snapshot(),
@@ -95,7 +111,6 @@ struct Storm {
     config: StormConfig,
     credentials: Credentials,
     next_buyer: AtomicU64,
-    seats: AtomicU64,
     finished_workers: AtomicUsize,
     abandoned: AtomicU64,
     acknowledged: Mutex<Vec<Ack>>,
@@ -169,7 +184,7 @@ impl Workload for Storm {
             let buyer = state.buyer.take().expect("a buyer is in flight");
             match Ack::from_created(&reply, self.config.event, &buyer.user, &buyer.key, buyer.quantity) {
                 Some(ack) => {
-                    self.seats.fetch_add(buyer.quantity as u64, Ordering::Relaxed);
+                    self.config.sold.add(buyer.quantity as u64);
                     self.acknowledged.lock().expect("acknowledged lock poisoned").push(ack);
                     return Step::SUCCESS;
                 }
@@ -204,6 +219,6 @@ impl Workload for Storm {
     }
 
     fn progress(&self) -> Option<(u64, u64)> {
-        Some((self.seats.load(Ordering::Relaxed), self.config.capacity.max(1) as u64))
+        Some((self.config.sold.get(), self.config.capacity.max(1) as u64))
     }
 }

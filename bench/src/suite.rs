@@ -24,7 +24,7 @@ use crate::mixed::Mixed;
 use crate::outcome::{Ack, ErrorCounts};
 use crate::report::{Row, CEILING};
 use crate::service_proc::{cpu_seconds, ensure_database, peak_rss_mb, reset_peak_rss, Backend, ServiceProcess};
-use crate::storm::{run_storm, StormConfig};
+use crate::storm::{run_storm, SeatCounter, StormConfig};
 use crate::traffic::{EventReads, SoldOutFlood, TrivialGet};
 
 /// How big each scenario is.
@@ -200,7 +200,7 @@ async fn start(binary: &std::path::Path, backend: &Backend, config: &SuiteConfig
     }
     let log = config.log_dir.join(format!("service-{}.log", backend.label().replace('+', "-")));
     eprintln!("starting {} on {} (log: {})", binary.display(), backend.label(), log.display());
-    ServiceProcess::start(binary, backend, &config.credentials, &log)
+    ServiceProcess::start(binary, backend, &config.credentials, &log, "127.0.0.1:0", &[])
 }
 
 async fn attach(process: &ServiceProcess, config: &SuiteConfig) -> anyhow::Result<UnderTest> {
@@ -274,6 +274,7 @@ async fn storm(under_test: &UnderTest, sizes: &Sizes, name: &str) -> anyhow::Res
         user_prefix: under_test.prefix(name),
         max_attempts: 50,
         time_limit: sizes.storm_limit,
+        sold: SeatCounter::default(),
     };
     let outcome = run_storm(&under_test.target, &under_test.credentials, &config).await?;
     let mut row = Row::new(name, &under_test.backend, "closed", sizes.connections, &outcome.measured);
@@ -292,10 +293,10 @@ async fn storm(under_test: &UnderTest, sizes: &Sizes, name: &str) -> anyhow::Res
     };
     let mut verdict = check(under_test, &expect).await?;
     if outcome.seats_acknowledged != event.capacity {
-        verdict.violations.push(Violation {
-            invariant: "sold_equals_capacity",
-            detail: format!("buyers were acknowledged {} seats of {}", outcome.seats_acknowledged, event.capacity),
-        });
+        verdict.add(
+            "sold_equals_capacity",
+            format!("buyers were acknowledged {} seats of {}", outcome.seats_acknowledged, event.capacity),
+        );
     }
     set_verdict(&mut row, verdict);
     Ok((row, event))
@@ -322,10 +323,7 @@ async fn flood(under_test: &UnderTest, sizes: &Sizes, event: EventRef) -> anyhow
     let oversold = acknowledged.len();
     let mut verdict = check(under_test, &sold_out_event(event, acknowledged)).await?;
     if oversold > 0 {
-        verdict.violations.push(Violation {
-            invariant: "sold_equals_capacity",
-            detail: format!("{oversold} purchases were acknowledged after the sell-out"),
-        });
+        verdict.add("sold_equals_capacity", format!("{oversold} purchases were acknowledged after the sell-out"));
     }
     set_verdict(&mut row, verdict);
     Ok(row)

@@ -44,7 +44,8 @@ async fn a_tiny_storm_sells_out_exactly_and_every_acknowledgement_is_stored() {
     let logs = tempfile::tempdir().unwrap();
     let credentials = Credentials::random();
     let service =
-        ServiceProcess::start(&binary, &Backend::Embedded, &credentials, &logs.path().join("service.log")).unwrap();
+        ServiceProcess::start(&binary, &Backend::Embedded, &credentials, &logs.path().join("service.log"), "127.0.0.1:0", &[])
+            .unwrap();
     let target = Target::resolve(&service.url).await.unwrap();
     api::wait_ready(&target, Duration::from_secs(60)).await.unwrap();
     let mut admin = Conn::new(&target);
@@ -84,6 +85,7 @@ async fn a_tiny_storm_sells_out_exactly_and_every_acknowledgement_is_stored() {
         user: "ghost".into(),
         key: "k".into(),
         quantity: 1,
+        held: false,
     });
     let verdict = invariants::check(&pool, &expect).await.unwrap();
     assert_eq!(verdict.broken().into_iter().collect::<Vec<_>>(), vec!["acknowledged_exist"]);

@@ -73,7 +73,7 @@ impl Fixture {
 }
 
 fn ack(id: i64, event: i64, user: &str, quantity: i64, key: &str) -> Ack {
-    Ack { id: id.to_string(), event, user: user.into(), key: key.into(), quantity }
+    Ack { id: id.to_string(), event, user: user.into(), key: key.into(), quantity, held: false }
 }
 
 fn sold_out(event: i64, capacity: i64, one_order_per_user: bool) -> EventExpectation {
@@ -187,4 +187,27 @@ async fn a_reservation_of_no_event_or_unknown_status_holds_no_seats() {
     db.reservation(8, event, "y", 1, "PENDING", "ky").await;
     let broken = db.broken(&expect).await;
     assert!(broken.contains(&"no_reservation_without_seats"), "{broken:?}");
+}
+
+#[tokio::test]
+async fn a_live_hold_takes_seats_and_a_lapsed_one_gives_them_back() {
+    let db = Fixture::new().await;
+    let event = db.event(10, 6).await;
+    db.reservation(1, event, "a", 3, "HELD", "ka").await;
+    db.reservation(2, event, "b", 2, "EXPIRED", "kb").await;
+    db.reservation(3, event, "c", 1, "CONFIRMED", "kc").await;
+    let mut held = ack(1, event, "a", 3, "ka");
+    held.held = true;
+    let mut lapsed = ack(2, event, "b", 2, "kb");
+    lapsed.held = true;
+    let mut expect = Expectations {
+        events: vec![EventExpectation { id: event, capacity: 10, sold_out: false, one_order_per_user: false }],
+        acknowledged: vec![held, lapsed, ack(3, event, "c", 1, "kc")],
+        cancelled: Vec::new(),
+    };
+    assert_eq!(db.broken(&expect).await, Vec::<&str>::new());
+
+    // A purchase acknowledged as bought may never lapse like a hold.
+    expect.acknowledged[1].held = false;
+    assert_eq!(db.broken(&expect).await, vec!["acknowledged_exist"]);
 }

@@ -88,6 +88,7 @@ pub async fn run(db: Db, lease: Lease, engine: Arc<Engine>, cache: Arc<Cache>, i
             _ = ticker.tick() => {}
             _ = stop.changed() => break,
         }
+        let held_before = fence.is_some();
         fence = match fence {
             Some(current) => match lease.renew().await {
                 Ok(true) => Some(current),
@@ -111,6 +112,9 @@ pub async fn run(db: Db, lease: Lease, engine: Arc<Engine>, cache: Arc<Cache>, i
                 Ok(false) | Err(_) => None,
             },
         };
+        if fence.is_some() != held_before {
+            set_lease_held(lease.name(), fence.is_some());
+        }
         let Some(current) = fence else { continue };
         match sweep_once(&db, lease.name(), current, now_millis()).await {
             Ok(Sweep::Expired(events)) => {
@@ -122,6 +126,8 @@ pub async fn run(db: Db, lease: Lease, engine: Arc<Engine>, cache: Arc<Cache>, i
             }
             Ok(Sweep::Fenced) => {
                 tracing::warn!(lease = lease.name(), fence = current, "fenced off: a newer lease holder exists");
+                metrics::counter!("ticketing_lease_fenced_total", "lease" => lease.name().to_owned()).increment(1);
+                set_lease_held(lease.name(), false);
                 fence = None;
             }
             Err(error) => tracing::warn!(error = %error, "hold sweep failed; retrying next tick"),
@@ -129,5 +135,12 @@ pub async fn run(db: Db, lease: Lease, engine: Arc<Engine>, cache: Arc<Cache>, i
     }
     if fence.is_some() {
         let _ = lease.release().await;
+        set_lease_held(lease.name(), false);
     }
+}
+
+/// Publishes whether this process holds lease `name` (`ticketing_lease_held`, 1 or 0), so operators and the fault
+/// campaign can see who sweeps.
+fn set_lease_held(name: &str, held: bool) {
+    metrics::gauge!("ticketing_lease_held", "lease" => name.to_owned()).set(if held { 1.0 } else { 0.0 });
 }
