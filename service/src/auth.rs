@@ -9,6 +9,7 @@ use std::fmt;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
@@ -177,20 +178,24 @@ impl FromRequestParts<AppState> for Principal {
         if state.auth.insecure_no_auth {
             return Ok(Self::Anyone);
         }
-        let mut values = parts.headers.get_all(axum::http::header::AUTHORIZATION).iter();
-        let header = values.next().ok_or(ApiError::Unauthenticated("an Authorization: Bearer token is required"))?;
-        if values.next().is_some() {
-            return Err(ApiError::Unauthenticated("send exactly one Authorization header"));
-        }
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`"))?;
-        state.auth.verify(token)
+        state.auth.verify(bearer_token(&parts.headers)?)
     }
+}
+
+/// The token of the one `Authorization: Bearer <token>` header, trimmed and not empty.
+pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let mut values = headers.get_all(axum::http::header::AUTHORIZATION).iter();
+    let header = values.next().ok_or(ApiError::Unauthenticated("an Authorization: Bearer token is required"))?;
+    if values.next().is_some() {
+        return Err(ApiError::Unauthenticated("send exactly one Authorization header"));
+    }
+    header
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`"))
 }
 
 #[cfg(test)]

@@ -236,12 +236,42 @@ pub struct ServeArgs {
     /// Milliseconds a request may take before it is answered 504 `timeout`.
     #[arg(long, env = "TICKETING_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
     pub request_timeout_ms: u64,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
     /// Milliseconds between two runs of the hold sweeper (its lease lasts five times as long).
     #[arg(long, env = "TICKETING_SWEEP_INTERVAL_MS", default_value_t = 1000)]
     pub sweep_interval_ms: u64,
     /// Log format.
     #[arg(long, env = "TICKETING_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+}
+
+/// The limits of each client connection, which the HTTP server enforces before a request reaches the router.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// The largest request head (request line and headers) in bytes, at least 1024; a larger one is answered
+    /// 431 Request Header Fields Too Large and its connection closed.
+    #[arg(long, env = "TICKETING_MAX_HEADER_BYTES", default_value_t = ConnectionArgs::DEFAULT.max_header_bytes)]
+    pub max_header_bytes: usize,
+    /// Milliseconds a client has to send a whole request head, counted from when the connection starts waiting for
+    /// one; the connection is then closed without an answer. The wait starts again after every response, so this is
+    /// also how long an idle keep-alive connection stays open.
+    #[arg(long, env = "TICKETING_HEADER_READ_TIMEOUT_MS", default_value_t = ConnectionArgs::DEFAULT.header_read_timeout_ms)]
+    pub header_read_timeout_ms: u64,
+    /// Milliseconds the requests in flight have to finish after SIGTERM before their connections are closed.
+    #[arg(long, env = "TICKETING_DRAIN_TIMEOUT_MS", default_value_t = ConnectionArgs::DEFAULT.drain_timeout_ms)]
+    pub drain_timeout_ms: u64,
+}
+
+impl ConnectionArgs {
+    /// The defaults of the flags.
+    pub const DEFAULT: Self = Self { max_header_bytes: 16 * 1024, header_read_timeout_ms: 10_000, drain_timeout_ms: 20_000 };
+}
+
+impl Default for ConnectionArgs {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
 }
 
 /// Arguments of `token`.

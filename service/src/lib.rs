@@ -18,8 +18,8 @@
 //!   openapi        the OpenAPI document generated from the handlers
 //! ```
 //!
-//! [`start`] builds the state from configuration, [`serve`] runs the router on a listener until a shutdown future
-//! completes; tests call both in-process on port 0.
+//! [`start`] builds the state from configuration, [`serve`] runs the router on a listener (with the server of
+//! `http::server`) until a shutdown future completes; tests call both in-process on port 0.
 
 pub mod auth;
 pub mod cache;
@@ -85,6 +85,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<AppState> {
             args.trusted_proxies.clone(),
             Duration::from_millis(args.request_timeout_ms.max(1)),
         )),
+        connection: http::server::ConnectionLimits::new(&args.connection),
         db,
         cache,
         auth: Arc::new(auth),
@@ -96,10 +97,10 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<AppState> {
 /// Serves `state` on `listener` until `shutdown` completes, then finishes the requests in flight.
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let background = state.background.clone();
-    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+    let limits = state.connection;
+    http::server::run(listener, app(state), limits, shutdown).await;
     background.stop().await;
-    served
+    Ok(())
 }
 
 /// The process-wide Prometheus recorder, installed on first use.

@@ -6,6 +6,7 @@ pub mod json;
 pub mod limits;
 pub mod ops;
 pub mod reservations;
+pub mod server;
 pub mod views;
 
 use std::sync::Arc;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Rate limits, the client address and the request timeout.
     pub limits: Arc<limits::Limits>,
+    /// The limits the server puts on each connection (read by [`crate::serve`], not by handlers).
+    pub connection: server::ConnectionLimits,
     /// Tasks that run beside the requests (the hold sweeper).
     pub background: Arc<Background>,
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use ticketing_service::auth::{mint, Claims, Secret};
-use ticketing_service::config::{AuthArgs, LogFormat, ServeArgs, StorageArgs};
+use ticketing_service::config::{AuthArgs, ConnectionArgs, LogFormat, ServeArgs, StorageArgs};
 use ticketing_service::store::{Db, PoolSizes};
 
 pub const SECRET: &str = "integration-test-secret-0123456789abcdef";
@@ -55,11 +55,12 @@ pub struct Options {
     pub queue_depth: usize,
     pub rate_limit_per_buyer: f64,
     pub rate_limit_per_address: f64,
+    pub connection: ConnectionArgs,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { storage: Storage::MariaDb, redis_url: Some(ticketing_testkit::redis::server_url()), event_scope: None, queue_depth: 20_000, rate_limit_per_buyer: 0.0, rate_limit_per_address: 0.0 }
+        Self { storage: Storage::MariaDb, redis_url: Some(ticketing_testkit::redis::server_url()), event_scope: None, queue_depth: 20_000, rate_limit_per_buyer: 0.0, rate_limit_per_address: 0.0, connection: ConnectionArgs::default() }
     }
 }
 
@@ -101,6 +102,7 @@ impl TestApp {
             rate_limit_per_address: options.rate_limit_per_address,
             trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
             request_timeout_ms: 30_000,
+            connection: options.connection,
             log_format: LogFormat::Text,
         };
         let state = ticketing_service::start(&args).await.expect("service starts");

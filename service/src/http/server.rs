@@ -1,0 +1,108 @@
+//! The HTTP/1.1 server: accepts TCP connections and serves the router on each with hyper, under the connection limits
+//! that `axum::serve` cannot set, and shuts down gracefully.
+//!
+//! The limits, and what a client sees at each (hyper answers them itself, before the router runs, so these answers
+//! carry no JSON envelope):
+//! - a request head (request line and headers) larger than `max_header_bytes`, or with more than 100 header fields:
+//!   `431 Request Header Fields Too Large` with an empty body, then the connection is closed;
+//! - a request head not complete within `header_read_timeout` (a slowloris client): the connection is closed without
+//!   an answer. Hyper starts that clock whenever the connection waits for a request head, so it also closes a
+//!   keep-alive connection that stays idle that long after its last response.
+//!
+//! Shutdown: when the shutdown future completes, the listener is closed, idle connections are closed, and every
+//! request in flight is finished and answered (with `connection: close`) until the drain deadline; connections still
+//! open at the deadline are dropped.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tower::Layer as _;
+
+use crate::config::ConnectionArgs;
+
+/// The smallest request head limit accepted: a bearer JWT alone takes several hundred bytes.
+pub const MIN_HEADER_BYTES: usize = 1024;
+
+/// What each connection may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// The largest request head, in bytes.
+    pub max_header_bytes: usize,
+    /// How long a client may take to send a request head (and how long a connection may stay idle).
+    pub header_read_timeout: Duration,
+    /// How long the requests in flight have to finish after the shutdown signal.
+    pub drain_timeout: Duration,
+}
+
+impl ConnectionLimits {
+    /// The limits from configuration: a head limit below [`MIN_HEADER_BYTES`] is raised to it, a zero timeout to 1 ms.
+    pub fn new(args: &ConnectionArgs) -> Self {
+        Self {
+            max_header_bytes: args.max_header_bytes.max(MIN_HEADER_BYTES),
+            header_read_timeout: Duration::from_millis(args.header_read_timeout_ms.max(1)),
+            drain_timeout: Duration::from_millis(args.drain_timeout_ms.max(1)),
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then drains the connections (see the module docs).
+///
+/// Handlers see the peer's address as [`ConnectInfo<SocketAddr>`], as with axum's `into_make_service_with_connect_info`.
+pub async fn run(listener: TcpListener, router: Router, limits: ConnectionLimits, shutdown: impl Future<Output = ()>) {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_header_size(limits.max_header_bytes);
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = accept(&listener) => accepted,
+        };
+        let service = TowerToHyperService::new(axum::Extension(ConnectInfo(peer)).layer(router.clone()));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        connections.spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%peer, error = %error, "connection closed on an error");
+            }
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    tracing::info!(open = connections.len(), deadline = ?limits.drain_timeout, "no longer accepting connections; draining");
+    if tokio::time::timeout(limits.drain_timeout, graceful.shutdown()).await.is_err() {
+        tracing::warn!(open = connections.len(), "drain deadline passed: closing the connections still open");
+    }
+    connections.shutdown().await;
+}
+
+/// The next connection. A failure that concerns one connection is skipped; any other (out of file descriptors) is
+/// logged and retried after a pause, so the loop does not spin.
+async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok(accepted) => return accepted,
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionRefused
+                ) => {}
+            Err(error) => {
+                tracing::error!(error = %error, "accepting a connection failed; retrying in 100 ms");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}

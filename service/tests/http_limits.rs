@@ -1,0 +1,213 @@
+//! The connection limits of the HTTP server, over real TCP with raw HTTP/1.1: the request head size limit (431), the
+//! header read timeout (a slowloris client and an idle keep-alive connection are disconnected), and graceful shutdown
+//! (a request in flight is finished, one that outlives the drain deadline is cut off).
+//!
+//! The service runs on the embedded SQLite with the in-process cache (no test services needed): these limits sit in
+//! front of the storage.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::{Options, Storage, TestApp};
+use reqwest::{Method, StatusCode};
+use ticketing_service::config::ConnectionArgs;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+/// The longest any single wait in these tests may take before the test fails; the limits under test are far shorter.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+async fn spawn(connection: ConnectionArgs) -> TestApp {
+    let options = Options {
+        storage: Storage::Sqlite,
+        redis_url: None,
+        event_scope: None,
+        queue_depth: 20_000,
+        rate_limit_per_buyer: 0.0,
+        rate_limit_per_address: 0.0,
+        connection,
+    };
+    TestApp::spawn_with(options).await
+}
+
+fn address(app: &TestApp) -> SocketAddr {
+    app.base.trim_start_matches("http://").parse().expect("the base URL is http://address")
+}
+
+/// A response read off a raw connection.
+#[derive(Debug)]
+struct RawResponse {
+    status_line: String,
+    /// Header names in lower case.
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl RawResponse {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads one response (head, then a `content-length` body) from `stream`.
+async fn read_response(stream: &mut TcpStream) -> RawResponse {
+    let mut buffer = Vec::new();
+    let head_end = loop {
+        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let mut chunk = [0u8; 4096];
+        let read = tokio::time::timeout(PATIENCE, stream.read(&mut chunk)).await.expect("a response in time").expect("read");
+        assert!(read > 0, "the connection closed before a whole response head: {:?}", String::from_utf8_lossy(&buffer));
+        buffer.extend_from_slice(&chunk[..read]);
+    };
+    let head = String::from_utf8(buffer[..head_end].to_vec()).expect("a UTF-8 response head");
+    let mut lines = head.split("\r\n").filter(|l| !l.is_empty());
+    let status_line = lines.next().expect("a status line").to_owned();
+    let headers: Vec<(String, String)> = lines
+        .map(|line| {
+            let (name, value) = line.split_once(':').expect("a header line");
+            (name.trim().to_ascii_lowercase(), value.trim().to_owned())
+        })
+        .collect();
+    let length: usize = headers.iter().find(|(n, _)| n == "content-length").map_or(0, |(_, v)| v.parse().expect("a length"));
+    let mut body = buffer[head_end..].to_vec();
+    while body.len() < length {
+        let mut chunk = [0u8; 4096];
+        let read = tokio::time::timeout(PATIENCE, stream.read(&mut chunk)).await.expect("a body in time").expect("read");
+        assert!(read > 0, "the connection closed in the middle of a body");
+        body.extend_from_slice(&chunk[..read]);
+    }
+    assert_eq!(body.len(), length, "more bytes than the response's content-length");
+    RawResponse { status_line, headers, body }
+}
+
+/// Waits until the server closes `stream`, and returns what it sent before (a reset counts as closed).
+async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    let mut received = Vec::new();
+    let outcome = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut received)).await;
+    match outcome.expect("the server closes the connection in time") {
+        Ok(_) => {}
+        Err(error) => assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset, "{error}"),
+    }
+    received
+}
+
+async fn connect(app: &TestApp) -> TcpStream {
+    TcpStream::connect(address(app)).await.expect("connect")
+}
+
+#[tokio::test]
+async fn a_request_head_over_the_limit_is_answered_431_and_the_server_keeps_serving() {
+    let limit = 4096;
+    let app = spawn(ConnectionArgs { max_header_bytes: limit, ..ConnectionArgs::default() }).await;
+
+    // A head under the limit is served.
+    let mut stream = connect(&app).await;
+    let padded = format!("GET /api/health HTTP/1.1\r\nhost: x\r\nx-pad: {}\r\n\r\n", "p".repeat(limit - 200));
+    stream.write_all(padded.as_bytes()).await.unwrap();
+    let served = read_response(&mut stream).await;
+    assert_eq!(served.status_line, "HTTP/1.1 200 OK", "{served:?}");
+
+    // A head that reaches the limit before it ends: every byte sent is read, so the answer is not lost to a reset.
+    let mut stream = connect(&app).await;
+    let oversized = format!("GET /api/health HTTP/1.1\r\nhost: x\r\nx-pad: {}", "p".repeat(limit));
+    stream.write_all(&oversized.as_bytes()[..limit]).await.unwrap();
+    let refused = read_response(&mut stream).await;
+    assert_eq!(refused.status_line, "HTTP/1.1 431 Request Header Fields Too Large", "{refused:?}");
+    assert_eq!(refused.header("content-length"), Some("0"), "hyper answers with an empty body: {refused:?}");
+    assert!(refused.body.is_empty());
+    assert!(read_until_closed(&mut stream).await.is_empty(), "the connection is closed after the 431");
+
+    // More header fields than hyper takes (100), in a small head: 431 as well.
+    let mut stream = connect(&app).await;
+    let fields: String = (0..101).map(|i| format!("x-field-{i}: v\r\n")).collect();
+    stream.write_all(format!("GET /api/health HTTP/1.1\r\nhost: x\r\n{fields}\r\n").as_bytes()).await.unwrap();
+    let refused = read_response(&mut stream).await;
+    assert_eq!(refused.status_line, "HTTP/1.1 431 Request Header Fields Too Large", "{refused:?}");
+    assert!(read_until_closed(&mut stream).await.is_empty());
+
+    let health = app.call(Method::GET, "/api/health", None, None).await;
+    assert_eq!(health.status, StatusCode::OK, "the server still serves: {:?}", health.body);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_stalls_inside_its_request_head_is_disconnected() {
+    let app = spawn(ConnectionArgs { header_read_timeout_ms: 300, ..ConnectionArgs::default() }).await;
+
+    let mut slowloris = connect(&app).await;
+    slowloris.write_all(b"GET /api/health HTTP/1.1\r\nhost: x\r\nx-slow: ").await.unwrap();
+    assert!(read_until_closed(&mut slowloris).await.is_empty(), "the server closes the connection without an answer");
+
+    // A keep-alive connection idle after its response is closed the same way.
+    let mut idle = connect(&app).await;
+    idle.write_all(b"GET /api/health HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    let served = read_response(&mut idle).await;
+    assert_eq!(served.status_line, "HTTP/1.1 200 OK", "{served:?}");
+    assert!(read_until_closed(&mut idle).await.is_empty());
+
+    let health = app.call(Method::GET, "/api/health", None, None).await;
+    assert_eq!(health.status, StatusCode::OK, "the server still serves: {:?}", health.body);
+    app.stop().await;
+}
+
+/// Sends the head of a reservation with `Expect: 100-continue` and waits for the `100 Continue`, which hyper sends
+/// only once the handler reads the body: from then on the request is in flight.
+async fn start_reservation(app: &TestApp, body: &str) -> TcpStream {
+    let mut stream = connect(app).await;
+    let head = format!(
+        "POST /api/reservations HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nexpect: 100-continue\r\n\r\n",
+        TestApp::buyer("alice"),
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let expected = b"HTTP/1.1 100 Continue\r\n\r\n";
+    let mut received = [0u8; 25];
+    tokio::time::timeout(PATIENCE, stream.read_exact(&mut received)).await.expect("100 Continue in time").unwrap();
+    assert_eq!(String::from_utf8_lossy(&received), String::from_utf8_lossy(expected));
+    stream
+}
+
+/// Polls until the server refuses new connections, which it does from the moment it starts draining.
+async fn until_refused(address: SocketAddr) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while TcpStream::connect(address).await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "the server still accepts connections after the shutdown signal");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_a_request_in_flight() {
+    let app = spawn(ConnectionArgs::default()).await;
+    let event = app.create_event(10, serde_json::json!({})).await;
+    let address = address(&app);
+    let body = format!(r#"{{"eventId":{event},"userId":"alice","quantity":2}}"#);
+    let mut stream = start_reservation(&app, &body).await;
+
+    let stopped = tokio::spawn(app.stop());
+    until_refused(address).await;
+    stream.write_all(body.as_bytes()).await.unwrap();
+    let answer = read_response(&mut stream).await;
+    assert_eq!(answer.status_line, "HTTP/1.1 201 Created", "{answer:?}");
+    let reservation: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(reservation["data"]["quantity"], 2, "{reservation}");
+    assert!(read_until_closed(&mut stream).await.is_empty(), "the connection is closed after its last answer");
+    tokio::time::timeout(PATIENCE, stopped).await.expect("the server stops once the request is answered").unwrap();
+}
+
+#[tokio::test]
+async fn a_request_still_in_flight_at_the_drain_deadline_is_cut_off() {
+    let app = spawn(ConnectionArgs { drain_timeout_ms: 300, ..ConnectionArgs::default() }).await;
+    let event = app.create_event(10, serde_json::json!({})).await;
+    let body = format!(r#"{{"eventId":{event},"userId":"alice","quantity":2}}"#);
+    let mut stream = start_reservation(&app, &body).await;
+
+    // The body never comes: the server gives up on the request at the drain deadline and stops.
+    tokio::time::timeout(PATIENCE, app.stop()).await.expect("the server stops at the drain deadline");
+    assert!(read_until_closed(&mut stream).await.is_empty(), "the cut-off request gets no answer");
+}
