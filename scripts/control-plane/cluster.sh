@@ -5,6 +5,7 @@
 # Layout of a control-plane directory DIR:
 #   DIR/kubeconfig   admin kubeconfig (static token in system:masters); written mode 0600
 #   DIR/ready        exists once the control plane serves requests and its fake node is Ready
+#   DIR/apiserver    `running` or `stopped`: the state of kube-apiserver, which fault tests stop and start again
 #   DIR/run.pid      pid of the `run` process that owns every component
 #   DIR/logs/        one log per component, and run.log for a background start
 #   DIR/pki/         generated credentials and the apiserver's self-signed serving certificate
@@ -26,6 +27,12 @@ CONTROLLERS=(
 
 COMPONENT_PIDS=()
 COMPONENT_NAMES=()
+# Index of kube-apiserver in COMPONENT_PIDS, its flags (to start it again alike), and whether a request stopped it.
+APISERVER_INDEX=""
+APISERVER_ARGS=()
+APISERVER_STOPPED=0
+# What SIGUSR1 (stop kube-apiserver) or SIGUSR2 (start it again) asked of the `run` process; handled in its loop.
+REQUEST=""
 
 require_binaries() {
   local name
@@ -75,10 +82,11 @@ start_component() {
   COMPONENT_NAMES+=("$name")
 }
 
-# Fails when a component has exited, showing the end of its log.
+# Fails when a component has exited, showing the end of its log; a kube-apiserver stopped on request is not checked.
 check_components() {
   local i
   for i in "${!COMPONENT_PIDS[@]}"; do
+    if [[ "$i" == "$APISERVER_INDEX" ]] && (( APISERVER_STOPPED )); then continue; fi
     if ! kill -0 "${COMPONENT_PIDS[$i]}" 2>/dev/null; then
       log "${COMPONENT_NAMES[$i]} exited; last lines of $DIR/logs/${COMPONENT_NAMES[$i]}.log:"
       tail -n 20 "$DIR/logs/${COMPONENT_NAMES[$i]}.log" >&2 || true
@@ -196,13 +204,16 @@ start_cluster() {
   wait_for "etcd health" curl -sf "http://127.0.0.1:$etcd_port/health"
 
   log "starting kube-apiserver on https://127.0.0.1:$apiserver_port"
-  start_component kube-apiserver --etcd-servers="http://127.0.0.1:$etcd_port" --cert-dir="$DIR/pki" \
-    --secure-port="$apiserver_port" --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
-    --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true --authorization-mode=RBAC \
-    --token-auth-file="$DIR/pki/tokens.csv" --service-account-issuer=https://kubernetes.default.svc \
-    --service-account-key-file="$DIR/pki/service-account.key" \
-    --service-account-signing-key-file="$DIR/pki/service-account.key" --profiling=false
+  APISERVER_ARGS=(--etcd-servers="http://127.0.0.1:$etcd_port" --cert-dir="$DIR/pki"
+    --secure-port="$apiserver_port" --bind-address=127.0.0.1 --advertise-address=127.0.0.1
+    --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true --authorization-mode=RBAC
+    --token-auth-file="$DIR/pki/tokens.csv" --service-account-issuer=https://kubernetes.default.svc
+    --service-account-key-file="$DIR/pki/service-account.key"
+    --service-account-signing-key-file="$DIR/pki/service-account.key" --profiling=false)
+  APISERVER_INDEX=${#COMPONENT_PIDS[@]}
+  start_component kube-apiserver "${APISERVER_ARGS[@]}"
   wait_for "kube-apiserver readiness" curl -sfk "https://127.0.0.1:$apiserver_port/readyz"
+  printf 'running\n' >"$DIR/apiserver"
   write_kubeconfig "https://127.0.0.1:$apiserver_port"
 
   log "starting kube-controller-manager, kube-scheduler and kwok"
@@ -221,6 +232,40 @@ start_cluster() {
   wait_for "node $FAKE_NODE to become Ready" node_is_ready
   wait_for "the default service account (kube-controller-manager)" kubectl_admin get serviceaccount default
   touch "$DIR/ready"
+}
+
+# Stops kube-apiserver (SIGTERM, then SIGKILL after a grace period) and leaves etcd and the other components running;
+# they lose their connections and watches, as in an apiserver restart. Does nothing when it is already stopped.
+stop_apiserver() {
+  (( APISERVER_STOPPED )) && return 0
+  log "stopping kube-apiserver on request"
+  APISERVER_STOPPED=1
+  terminate "${COMPONENT_PIDS[$APISERVER_INDEX]}"
+  printf 'stopped\n' >"$DIR/apiserver"
+}
+
+# Starts kube-apiserver again with the same flags (same port, etcd, certificates and tokens) and returns once it is
+# ready. Does nothing when it runs.
+start_apiserver() {
+  (( APISERVER_STOPPED )) || return 0
+  log "starting kube-apiserver again on request"
+  local logs="$DIR/logs/kube-apiserver.log" port
+  [[ -f "$logs" ]] && mv -f "$logs" "$logs.$(date +%s%N)"
+  setpriv --pdeathsig KILL -- "$BIN_DIR/kube-apiserver" "${APISERVER_ARGS[@]}" >"$logs" 2>&1 </dev/null &
+  COMPONENT_PIDS[APISERVER_INDEX]=$!
+  APISERVER_STOPPED=0
+  port="$(printf '%s\n' "${APISERVER_ARGS[@]}" | sed -n 's/^--secure-port=//p')"
+  wait_for "kube-apiserver readiness after its restart" curl -sfk "https://127.0.0.1:$port/readyz"
+  printf 'running\n' >"$DIR/apiserver"
+}
+
+# The pids of the components that should be running.
+running_pids() {
+  local i
+  for i in "${!COMPONENT_PIDS[@]}"; do
+    if [[ "$i" == "$APISERVER_INDEX" ]] && (( APISERVER_STOPPED )); then continue; fi
+    printf '%s\n' "${COMPONENT_PIDS[$i]}"
+  done
 }
 
 # True when process $1 exists and is not a zombie waiting to be reaped.
@@ -243,14 +288,30 @@ run_foreground() {
   DIR="$(cd "$1" && pwd)"
   refuse_if_running
   # Every start is a fresh cluster, even in a directory used before.
-  rm -rf "$DIR/ready" "$DIR/etcd" "$DIR/pki" "$DIR/kubeconfig"
+  rm -rf "$DIR/ready" "$DIR/apiserver" "$DIR/etcd" "$DIR/pki" "$DIR/kubeconfig"
   printf '%s\n' "$$" >"$DIR/run.pid"
   trap 'stop_components' EXIT
   trap 'exit 0' TERM INT
+  trap 'REQUEST=stop-apiserver' USR1
+  trap 'REQUEST=start-apiserver' USR2
   start_cluster
   log "control plane ready: kubeconfig $DIR/kubeconfig"
-  wait -n "${COMPONENT_PIDS[@]}" || true
-  check_components
+  local request pids
+  while :; do
+    # A signal that lands between this test and `wait` is only seen at the next wake-up, so the harness repeats its
+    # signal until DIR/apiserver shows the state it asked for; both requests are idempotent.
+    if [[ -z "$REQUEST" ]]; then
+      mapfile -t pids < <(running_pids)
+      wait -n "${pids[@]}" || true
+    fi
+    request="$REQUEST"
+    REQUEST=""
+    case "$request" in
+      stop-apiserver) stop_apiserver ;;
+      start-apiserver) start_apiserver ;;
+      *) check_components; break ;;
+    esac
+  done
 }
 
 # `start DIR`: runs the control plane in the background, waits until it is ready and prints its kubeconfig.

@@ -36,6 +36,11 @@
 //! ClusterRoles, the node) are seen by every test of the binary, so install them idempotently or name them per
 //! test. When something does not happen, the components' logs are in [`ControlPlane::logs_dir`].
 //!
+//! Faults: a control plane of a test's own can have its kube-apiserver stopped and started again
+//! ([`ControlPlane::stop_apiserver`], [`ControlPlane::start_apiserver`], [`ControlPlane::restart_apiserver`]) on the
+//! same port and etcd, which drops every watch and connection as a real apiserver restart does; or every connection
+//! to a running apiserver reset ([`ControlPlane::reset_connections`]).
+//!
 //! Clean-up: dropping a [`ControlPlane`] stops its processes and removes its directory. The shared instance is never
 //! dropped; its processes are stopped by a parent-death signal when the test binary exits (see the `process`
 //! module), and its directory is removed by the next harness that starts.
@@ -51,6 +56,7 @@ use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kube::api::{Api, ObjectMeta, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::wait::await_condition;
+use rustix::process::Signal;
 use tokio::sync::OnceCell;
 
 use self::process::RunningScript;
@@ -139,6 +145,53 @@ impl ControlPlane {
     /// Where the components write their logs (`etcd.log`, `kube-apiserver.log`, ...), for diagnosing a failure.
     pub fn logs_dir(&self) -> PathBuf {
         self.running.cluster_dir().join("logs")
+    }
+
+    /// Stops kube-apiserver, leaving etcd and the other components running: every client loses its connections and
+    /// watches, and requests are refused until [`ControlPlane::start_apiserver`]. Returns once the process is gone.
+    /// Only for a control plane of a test's own ([`ControlPlane::start`]): the shared one serves other tests.
+    pub async fn stop_apiserver(&mut self) -> Result<()> {
+        self.running.request_apiserver(Signal::USR1, "stopped").await
+    }
+
+    /// Starts kube-apiserver again on the same port, with the same etcd, certificates and tokens, and returns once
+    /// it reports ready; clients made before keep working.
+    pub async fn start_apiserver(&mut self) -> Result<()> {
+        self.running.request_apiserver(Signal::USR2, "running").await
+    }
+
+    /// [`ControlPlane::stop_apiserver`] then [`ControlPlane::start_apiserver`].
+    pub async fn restart_apiserver(&mut self) -> Result<()> {
+        self.stop_apiserver().await?;
+        self.start_apiserver().await
+    }
+
+    /// Resets every established TCP connection to kube-apiserver (`ss -K`, which destroys each socket as a dropped
+    /// network path would) while the apiserver keeps running: every client's watches and pooled connections break at
+    /// once. Returns how many connections were reset; fails when one survived (a kernel without socket destruction,
+    /// or no CAP_NET_ADMIN). Only for a control plane of a test's own.
+    pub fn reset_connections(&self) -> Result<usize> {
+        let port = self.config.cluster_url.port_u16().context("the apiserver URL has a port")?;
+        let filter = ["dst", "127.0.0.1", "dport", "=", &format!(":{port}")];
+        let established = |destroy: bool| -> Result<Vec<String>> {
+            let mut command = Command::new("ss");
+            command.args(["-Htn", "state", "established"]);
+            if destroy {
+                command.arg("-K");
+            }
+            let output = command.args(filter).output().context("running ss (iproute2)")?;
+            ensure!(output.status.success(), "ss failed: {}", String::from_utf8_lossy(&output.stderr));
+            let text = String::from_utf8_lossy(&output.stdout).into_owned();
+            Ok(text.lines().filter_map(|line| line.split_whitespace().nth(2)).map(str::to_owned).collect())
+        };
+        let reset = established(true)?;
+        let survivors: Vec<String> = established(false)?.into_iter().filter(|local| reset.contains(local)).collect();
+        ensure!(
+            survivors.is_empty(),
+            "ss -K did not reset the connections from {survivors:?} (it needs CAP_NET_ADMIN and a kernel with \
+             CONFIG_INET_DIAG_DESTROY)"
+        );
+        Ok(reset.len())
     }
 
     /// Creates a namespace named `<prefix>-<random suffix>` and returns its name once its `default` service

@@ -1,5 +1,6 @@
 //! The processes and directories behind a [`super::ControlPlane`]: spawning `scripts/control-plane.sh run` so that it
-//! cannot outlive the test binary, stopping it, and the temporary directory each control plane runs in.
+//! cannot outlive the test binary, asking it to stop and start kube-apiserver, stopping it, and the temporary
+//! directory each control plane runs in.
 //!
 //! The run script is started through `setpriv --pdeathsig TERM`, so the kernel sends it SIGTERM when the thread that
 //! spawned it exits; the script then stops its components, which carry a parent-death signal of their own. Because
@@ -21,6 +22,8 @@ use rustix::process::{kill_process, Pid, Signal};
 const RUN_DIR_PREFIX: &str = "ticketing-control-plane-";
 /// How long the script may take to bring the control plane up before the harness gives up.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(400);
+/// How long stopping or starting kube-apiserver on request may take.
+const APISERVER_TIMEOUT: Duration = Duration::from_secs(120);
 /// How often the harness checks whether the control plane is ready.
 const READINESS_POLL: Duration = Duration::from_millis(100);
 
@@ -61,6 +64,31 @@ impl RunningScript {
     /// The directory `scripts/control-plane.sh run` was given: it holds `kubeconfig`, `pki/` and `logs/`.
     pub(super) fn cluster_dir(&self) -> PathBuf {
         self.run_dir.join("cluster")
+    }
+
+    /// Asks the run script to stop (`SIGUSR1`) or start (`SIGUSR2`) kube-apiserver and waits until its state file
+    /// `DIR/apiserver` reads `state`. The signal is repeated every second, because one that lands just before the
+    /// script starts waiting is only seen at its next wake-up; both requests are idempotent.
+    pub(super) async fn request_apiserver(&mut self, signal: Signal, state: &str) -> Result<()> {
+        let state_file = self.cluster_dir().join("apiserver");
+        let deadline = Instant::now() + APISERVER_TIMEOUT;
+        let mut next_signal = Instant::now();
+        loop {
+            if fs::read_to_string(&state_file).is_ok_and(|current| current.trim() == state) {
+                return Ok(());
+            }
+            if let Some(status) = self.child.try_wait().context("checking the run script")? {
+                bail!("the control plane stopped ({status}):\n{}", self.log_tail());
+            }
+            if Instant::now() >= deadline {
+                bail!("kube-apiserver was not {state} after {APISERVER_TIMEOUT:?}:\n{}", self.log_tail());
+            }
+            if Instant::now() >= next_signal {
+                kill_process(Pid::from_child(&self.child), signal).context("signalling the run script")?;
+                next_signal = Instant::now() + Duration::from_secs(1);
+            }
+            tokio::time::sleep(READINESS_POLL).await;
+        }
     }
 
     async fn wait_until_ready(&mut self) -> Result<()> {
