@@ -205,11 +205,17 @@ async fn write_status(event: &TicketEvent, ctx: &Context, observed: &Observed, n
     }
     let api: Api<TicketEvent> =
         Api::namespaced(ctx.client.clone(), &event.namespace().expect("TicketEvents are namespaced"));
-    let patch = json!({
+    // The resourceVersion this reconcile read makes the write conditional. A reconcile that worked from an old copy
+    // (a cache behind the API server, or an instance resumed after it lost the Lease) would otherwise overwrite a
+    // newer status and move its transition times; instead it fails with a conflict and is retried on a newer copy.
+    let mut patch = json!({
         "apiVersion": TicketEvent::api_version(&()),
         "kind": TicketEvent::kind(&()),
         "status": status,
     });
+    if let Some(version) = event.resource_version() {
+        patch["metadata"] = json!({ "resourceVersion": version });
+    }
     api.patch_status(&event.name_any(), &PatchParams::apply(MANAGER).force(), &Patch::Apply(&patch))
         .await
         .map_err(Error::kube("status"))?;
