@@ -16,6 +16,7 @@ use kube::api::Api;
 use kube::Client;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
+use kube::runtime::utils::Backoff as TriggerBackoff;
 use kube::runtime::{watcher, Controller, WatchStreamExt};
 use ticketing_crds::TicketEvent;
 use tokio::sync::oneshot;
@@ -25,6 +26,12 @@ use crate::children::MANAGER;
 use crate::error::Error;
 use crate::http::Health;
 use crate::reconcile::{reconcile, Context};
+
+/// The first wait before the watches are polled again after a watch error; each further error doubles it, up to
+/// [`MAX_WATCH_BACKOFF`], and an event delivered resets it.
+const FIRST_WATCH_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest wait before the watches are polled again after a watch error.
+const MAX_WATCH_BACKOFF: Duration = Duration::from_secs(2);
 
 /// The first retry after a failure; each further failure doubles it, up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(2);
@@ -50,6 +57,37 @@ impl Backoff {
     }
 }
 
+/// The backoff after a watch error. kube-runtime shares one backoff among all the controller's watches (the
+/// TicketEvents and six kinds of children) and pauses every one of them while it waits; a dropped connection or an
+/// API server restart makes each watch fail in turn, so its default (0.8 s doubling to 30 s) stacked seven steps into
+/// more than a minute in which no event reached the controller. Short steps with a low cap bound that to seconds,
+/// while an API server that stays down is still asked only every two seconds.
+struct WatchBackoff {
+    next: Duration,
+}
+
+impl Default for WatchBackoff {
+    fn default() -> Self {
+        Self { next: FIRST_WATCH_BACKOFF }
+    }
+}
+
+impl Iterator for WatchBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let delay = self.next;
+        self.next = self.next.saturating_mul(2).min(MAX_WATCH_BACKOFF);
+        Some(delay)
+    }
+}
+
+impl TriggerBackoff for WatchBackoff {
+    fn reset(&mut self) {
+        self.next = FIRST_WATCH_BACKOFF;
+    }
+}
+
 /// Runs the controller until `stop` fires, then lets running reconciles finish. `reconcile_all` makes every event
 /// reconcile again (tests use it after moving the clock). `health.synced` becomes true once the first watch
 /// listed every TicketEvent.
@@ -68,6 +106,7 @@ pub async fn run_controller(
         .owns(api::<HorizontalPodAutoscaler>(&ctx.client, namespace), owned.clone())
         .owns(api::<PodDisruptionBudget>(&ctx.client, namespace), owned.clone())
         .owns(api::<Ingress>(&ctx.client, namespace), owned)
+        .trigger_backoff(WatchBackoff::default())
         .reconcile_all_on(reconcile_all)
         .graceful_shutdown_on(async move {
             let _ = stop.await;
@@ -142,5 +181,16 @@ mod tests {
 
         assert_eq!(delays, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
         assert_eq!(backoff.next_delay(&event), FIRST_BACKOFF);
+    }
+
+    #[test]
+    fn seven_watch_errors_in_a_row_pause_the_watches_for_seconds_not_minutes() {
+        let mut backoff = WatchBackoff::default();
+
+        let delays: Vec<u128> = backoff.by_ref().take(7).map(|d| d.as_millis()).collect();
+        backoff.reset();
+
+        assert_eq!(delays, [100, 200, 400, 800, 1600, 2000, 2000]);
+        assert_eq!(backoff.next(), Some(FIRST_WATCH_BACKOFF));
     }
 }
