@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts a private MariaDB and Redis for the test suite, on loopback ports of their own, with data in DIR.
 #
+#   scripts/test-services.sh install     installs the Debian packages if missing (the fault campaign needs them)
 #   scripts/test-services.sh start DIR   installs the Debian packages if missing, starts both, writes DIR/env
 #   scripts/test-services.sh stop DIR    stops both
 #
@@ -85,7 +86,8 @@ stop() {
 }
 
 case "${1:-}" in
+  install) install_packages ;;
   start) start "${2:?usage: $0 start DIR}" ;;
   stop) stop "${2:?usage: $0 stop DIR}" ;;
-  *) die "usage: $0 start|stop DIR" ;;
+  *) die "usage: $0 install | start DIR | stop DIR" ;;
 esac
