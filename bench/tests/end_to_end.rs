@@ -11,7 +11,7 @@ use ticketing_bench::conn::{Conn, Target};
 use ticketing_bench::invariants::{self, EventExpectation, Expectations};
 use ticketing_bench::outcome::Ack;
 use ticketing_bench::service_proc::{locate_binary, Backend, ServiceProcess};
-use ticketing_bench::storm::{run_storm, StormConfig};
+use ticketing_bench::storm::{run_storm, SeatCounter, StormConfig};
 
 /// The service binary: the one `cargo test --workspace` built beside this test's profile directory, or else one
 /// built now (with `cargo build -p ticketing-service` in this test's profile and target dir) at the path cargo
@@ -59,6 +59,7 @@ async fn a_tiny_storm_sells_out_exactly_and_every_acknowledgement_is_stored() {
         user_prefix: "e2e-".into(),
         max_attempts: 50,
         time_limit: Duration::from_secs(120),
+        sold: SeatCounter::default(),
     };
     let outcome = run_storm(&target, &credentials, &config).await.unwrap();
 
