@@ -7,7 +7,9 @@
 #   scripts/control-plane.sh start DIR  start a control plane in the background, write DIR/kubeconfig and print it
 #   scripts/control-plane.sh stop DIR   stop the control plane started in DIR
 #   scripts/control-plane.sh run DIR    start in the foreground until SIGTERM/SIGINT (used by `start` and by the
-#                                       Rust harness ticketing_testkit::control_plane)
+#                                       Rust harness ticketing_testkit::control_plane); SIGUSR1 to it stops
+#                                       kube-apiserver and SIGUSR2 starts it again on the same port and etcd, for
+#                                       fault tests (DIR/apiserver then reads `stopped` or `running`)
 #
 # Binaries live in $TICKETING_CACHE/k8s/<kubernetes version>/bin (TICKETING_CACHE defaults to ~/.cache/ticketing):
 # etcd 3.6.16, kube-apiserver, kube-controller-manager, kube-scheduler and kubectl 1.36.3, kwok 0.8.0 (its stage

@@ -3,7 +3,7 @@
 //! ReplicaSet per Deployment (no rollout), one row per event in the reservation service; and a status that stays
 //! put while it is watched afterwards.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
@@ -166,9 +166,8 @@ pub async fn check_children(fixture: &Fixture, events: &[TicketEvent]) -> Result
         }
         ensure!(per_event.len() == uids.len(), "{kind}s controlled by unknown events: {per_event:?}");
     }
-    let deployments: BTreeSet<String> = uids.values().cloned().collect();
     let replica_sets = count_controlled_by::<ReplicaSet>(fixture, "Deployment").await?;
-    for name in &deployments {
+    for name in uids.values() {
         let found = replica_sets.get(name).copied().unwrap_or(0);
         ensure!(found == 1, "Deployment {name} has {found} ReplicaSets: the faults caused a rollout");
     }
