@@ -14,7 +14,8 @@ async fn an_apiserver_restart_mid_batch_converges_without_duplicates_or_flapping
     let operator = OperatorProcess::start(&fixture, "alpha", 2).await?;
     operator.logged("holding the lease; controller starts").await?;
     batch::create(&fixture).await?;
-    let at_stop = batch::wait_mid_apply(&fixture, BATCH / 4).await?;
+    batch::wait_mid_apply(&fixture, BATCH / 4).await?;
+    let at_stop = batch::progress(&fixture).await?;
     let failures_before = operator.count_logged("reconcile failed");
 
     fixture.control_plane.own().stop_apiserver().await?;

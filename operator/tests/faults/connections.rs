@@ -23,7 +23,8 @@ async fn watches_dropped_by_connection_resets_lose_no_change() -> Result<()> {
 
     let mut resets = Vec::new();
     for begun in [BATCH / 4, BATCH / 2, 3 * BATCH / 4] {
-        let progress = batch::wait_mid_apply(&fixture, begun).await?;
+        batch::wait_mid_apply(&fixture, begun).await?;
+        let progress = batch::progress(&fixture).await?;
         resets.push((progress.begun, progress.ready, fixture.control_plane.reset_connections()?));
     }
     let converged = batch::converge(&fixture, 1, &[&operator]).await?;

@@ -23,10 +23,11 @@ async fn a_frozen_lease_holder_is_replaced_and_does_not_fight_when_it_resumes() 
     let beta = OperatorProcess::start(&fixture, "beta", 2).await?;
     beta.logged("standing by for the lease").await?;
     batch::create(&fixture).await?;
-    let at_stop = batch::wait_mid_apply(&fixture, BATCH / 4).await?;
+    batch::wait_mid_apply(&fixture, BATCH / 4).await?;
 
     alpha.signal("STOP").await?;
     let stopped = std::time::Instant::now();
+    let at_stop = batch::progress(&fixture).await?;
     beta.logged("holding the lease; controller starts").await?;
     let taken = stopped.elapsed();
     let converged = batch::converge(&fixture, 1, &[&beta]).await?;

@@ -3,7 +3,7 @@
 //! ReplicaSet per Deployment (no rollout), one row per event in the reservation service; and a status that stays
 //! put while it is watched afterwards.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use ticketing_crds::{Phase, TicketEvent};
 
 use super::operator::OperatorProcess;
-use super::{eventually, Fixture};
+use super::{eventually, Fixture, DEADLINE};
 
 /// TicketEvents per batch.
 pub const BATCH: usize = 20;
@@ -88,13 +88,26 @@ pub async fn progress(fixture: &Fixture) -> Result<Progress> {
     Ok(Progress { begun, ready: events.items.iter().filter(|e| is_converged(e)).count() })
 }
 
-/// Waits until at least `count` events have their first child, i.e. the batch is being applied.
-pub async fn wait_mid_apply(fixture: &Fixture, count: usize) -> Result<Progress> {
-    eventually(&format!("{count} events to have their first child"), || async {
-        let now = progress(fixture).await?;
-        Ok((now.begun >= count).then_some(now))
-    })
-    .await
+/// Returns as soon as at least `count` events have their first child, i.e. while the batch is being applied. A watch
+/// rather than polling, so that the fault lands within milliseconds of that moment.
+pub async fn wait_mid_apply(fixture: &Fixture, count: usize) -> Result<()> {
+    let config_maps: Api<ConfigMap> = Api::namespaced(fixture.control_plane.client(), &fixture.namespace);
+    let managed = watcher::Config::default().labels("app.kubernetes.io/managed-by=ticketing-operator");
+    let stream = watcher(config_maps, managed);
+    futures::pin_mut!(stream);
+    let mut begun = BTreeSet::new();
+    let seen = async {
+        while let Some(change) = stream.next().await {
+            if let watcher::Event::Apply(config_map) | watcher::Event::InitApply(config_map) = change? {
+                begun.insert(config_map.name_any());
+                if begun.len() >= count {
+                    return Ok(());
+                }
+            }
+        }
+        bail!("the ConfigMap watch ended")
+    };
+    tokio::time::timeout(DEADLINE, seen).await.with_context(|| format!("{count} events to have their first child"))?
 }
 
 /// Whether `event` is converged: on sale, its generation observed, `Ready` and not `Degraded`, its one pod ready.
