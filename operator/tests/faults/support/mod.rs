@@ -54,7 +54,7 @@ where
 /// The control plane a test runs on.
 pub enum Cluster {
     /// Started for this test alone: the apiserver and connection faults need one, since they disturb every client.
-    Own(ControlPlane),
+    Own(Box<ControlPlane>),
     /// Shared by the tests whose faults hit only their own processes, to save a start-up each.
     Shared(&'static ControlPlane),
 }
@@ -106,7 +106,7 @@ impl Fixture {
     /// Waits for the other fault tests, then sets up on a control plane of the test's own.
     pub async fn start_own(prefix: &str) -> Result<Self> {
         let serial = ONE_AT_A_TIME.lock().await;
-        Self::set_up(Cluster::Own(ControlPlane::start().await?), prefix, serial).await
+        Self::set_up(Cluster::Own(Box::new(ControlPlane::start().await?)), prefix, serial).await
     }
 
     /// Installs the CRD (idempotently), creates the namespace and starts the service.
