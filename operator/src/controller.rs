@@ -14,7 +14,7 @@ use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::Api;
 use kube::Client;
-use kube::runtime::controller::Action;
+use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::utils::Backoff as TriggerBackoff;
 use kube::runtime::{watcher, Controller, WatchStreamExt};
@@ -26,6 +26,12 @@ use crate::children::MANAGER;
 use crate::error::Error;
 use crate::http::Health;
 use crate::reconcile::{reconcile, Context};
+
+/// The most reconciles running at once. Each holds a connection to the API server and one to the admin API (HTTP/1,
+/// one request per connection at a time), so without a bound a thousand new TicketEvents opened a thousand
+/// connections of each, ran into the process's file limit and held 150 MB; a few dozen already keep a small API
+/// server busy.
+const MAX_CONCURRENT_RECONCILES: u16 = 32;
 
 /// The first wait before the watches are polled again after a watch error; each further error doubles it, up to
 /// [`MAX_WATCH_BACKOFF`], and an event delivered resets it.
@@ -100,6 +106,7 @@ pub async fn run_controller(
     let namespace = ctx.config.watch_namespace.as_deref();
     let owned = watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
     let controller = Controller::new(api::<TicketEvent>(&ctx.client, namespace), watcher::Config::default())
+        .with_config(ControllerConfig::default().concurrency(MAX_CONCURRENT_RECONCILES))
         .owns(api::<ConfigMap>(&ctx.client, namespace), owned.clone())
         .owns(api::<Deployment>(&ctx.client, namespace), owned.clone())
         .owns(api::<Service>(&ctx.client, namespace), owned.clone())
