@@ -291,3 +291,20 @@ pub struct TokenArgs {
     #[command(flatten)]
     pub auth: AuthArgs,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_limits_have_flags_and_defaults() {
+        let defaults = Cli::try_parse_from(["ticketing-service"]).unwrap().serve.connection;
+        assert_eq!(
+            (defaults.max_header_bytes, defaults.header_read_timeout_ms, defaults.drain_timeout_ms),
+            (16 * 1024, 10_000, 20_000)
+        );
+        let flags = ["ticketing-service", "serve", "--max-header-bytes", "8192", "--header-read-timeout-ms", "300", "--drain-timeout-ms", "5"];
+        let Some(Command::Serve(args)) = Cli::try_parse_from(flags).unwrap().command else { panic!("not serve") };
+        assert_eq!((args.connection.max_header_bytes, args.connection.header_read_timeout_ms, args.connection.drain_timeout_ms), (8192, 300, 5));
+    }
+}

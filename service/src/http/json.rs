@@ -46,7 +46,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 /// Decodes a JSON body: malformed JSON is 400 `malformed_json`; well-formed JSON that is not an object, or an
 /// object of the wrong shape (wrong types, unknown, missing or repeated fields), is 422 `invalid_input`.
 ///
-/// A good body is parsed once; only a failure is parsed again to tell the two kinds of error apart.
+/// A good body is parsed once; only a failure is parsed again to tell the two kinds of error apart. Values the
+/// grammar allows but serde_json cannot hold (1e400, a lone surrogate) count as malformed wherever they are, also
+/// when another fault (an unknown field before them) would stop the typed parse first: the answer does not depend
+/// on the order of the fields.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let is_object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     if is_object {
@@ -55,12 +58,10 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
     }
     std::str::from_utf8(bytes).map_err(|_| ApiError::MalformedJson("the body is not UTF-8".into()))?;
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|error| ApiError::MalformedJson(error.to_string()))?;
+    serde_json::from_slice::<serde_json::Value>(bytes).map_err(|error| ApiError::MalformedJson(error.to_string()))?;
     if !is_object {
         return Err(ApiError::Invalid("the body must be a JSON object".into()));
     }
-    // Values the grammar allows but serde_json cannot hold (1e400, a lone surrogate) only fail in the typed parse,
-    // and count as malformed.
     match serde_json::from_slice::<T>(bytes) {
         Ok(value) => Ok(value),
         Err(error) if error.classify() == serde_json::error::Category::Data => Err(ApiError::Invalid(error.to_string())),
