@@ -1,29 +1,34 @@
-//! One batch of an event's pending requests, applied in one database transaction.
+//! The statements of one batch and the decision between them; the writer (`engine::writer`) sends them.
 //!
 //! ```text
-//!   BEGIN
-//!   SELECT event ... FOR UPDATE                 the row lock serialises this event across replicas
-//!   UPDATE reservations ... status = ...        one per cancel or confirm, conditional on the current status:
-//!                                               a cancel gives seats back once, a confirm ends a live hold
-//!   SELECT ... WHERE (user_id, key) IN (...)    earlier results of the batch's idempotency keys
-//!   SELECT user_id, SUM(quantity) ...           seats the batch's buyers already hold (per-user limit)
-//!   decide (pure)
-//!   UPDATE events SET available_seats = available_seats - n WHERE ... AND available_seats - n >= 0
-//!   INSERT INTO reservations VALUES (...), (...), ...
-//!   COMMIT                                      only then is any answer sent
+//!   reads (after BEGIN, in one script)
+//!     SELECT event ... FOR UPDATE                 the row lock serialises this event across replicas
+//!     UPDATE reservations ... status = ...        per cancel or confirm, conditional on the current status (a
+//!     SELECT status FROM reservations ...         cancel gives seats back once, a confirm ends a live hold)
+//!     SELECT ... WHERE (user_id = ? AND key = ?)  earlier results of the batch's idempotency keys (an OR of pairs,
+//!                      OR ...                     which both dialects answer from the unique index)
+//!     SELECT user_id, SUM(quantity) ...           seats the batch's buyers already hold (per-user limit)
+//!   decide (pure, `engine::decide`)
+//!   writes (in one script, ending with the transaction)
+//!     UPDATE events SET available_seats = available_seats - n
+//!     INSERT INTO reservations VALUES (...), (...), ...
+//!     COMMIT                                      only then is any answer sent
 //! ```
 //!
-//! The conditional update and the table's CHECK constraint make the database itself refuse an oversell, whatever
-//! any cache, hint or lease believes (invariant I1).
+//! The reads come after the row lock, so they see every batch committed before it, from any replica. The table's
+//! CHECK constraint (`0 <= available_seats <= total_seats`) makes the database itself refuse an oversell, whatever
+//! any cache, hint or lease believes (invariant I1): the counter update fails, the statements after it do not run
+//! and the transaction is rolled back. (A guard in the update's `WHERE` would not do inside a script: updating no
+//! row is not an error, and the `COMMIT` after it would still run.)
 
-use std::collections::HashMap;
-
-use sqlx::{Any, Row as _, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::Row as _;
 
 use super::decide::{decide, Decision, Inventory, Prior};
-use crate::domain::{now_millis, Millis, Reservation, ReservationRequest, ReservationStatus};
+use crate::domain::{Millis, Reservation, ReservationRequest, ReservationStatus};
 use crate::error::ApiError;
-use crate::store::{reservations, Db};
+use crate::store::{reservations, Dialect};
+use crate::store::script::{Answer, Script};
 
 /// A change of state for a reservation already read (and checked for ownership) by the caller.
 #[derive(Debug, Clone)]
@@ -49,121 +54,83 @@ pub struct Booked {
     pub replayed: bool,
 }
 
-/// What a committed (or refused) batch answers, in the order of its requests.
-pub struct BatchResult {
-    pub reserves: Vec<Result<Booked, ApiError>>,
-    pub changes: Vec<Result<Reservation, ApiError>>,
-    /// The seats left after the batch, as read under the lock; `None` if the event does not exist.
-    pub available_after: Option<i64>,
+/// The most key pairs one statement looks up (SQLite limits the depth of an expression to 1,000).
+const KEYS_PER_STATEMENT: usize = 200;
+
+/// Where the answers to a batch's reads are in the script that carries them.
+pub struct Reads {
+    lock: usize,
+    /// Per change: the conditional update, then the status read after it.
+    changes: Vec<(usize, usize)>,
+    keys: Vec<usize>,
+    held: Option<usize>,
 }
 
-/// Runs one batch. `ids` holds at least one fresh id per reservation request.
-pub async fn run(
-    db: &Db,
-    event_id: i64,
-    reserves: &[&ReservationRequest],
-    changes: &[Change],
-    ids: &[i64],
-) -> Result<BatchResult, sqlx::Error> {
-    let now = now_millis();
-    let mut tx = db.writer.begin().await?;
-    let Some(inventory) = lock_event(&mut tx, db, event_id).await? else {
-        tx.rollback().await?;
-        return Ok(BatchResult {
-            reserves: reserves.iter().map(|_| Err(ApiError::EventNotFound(event_id))).collect(),
-            changes: changes.iter().map(|_| Err(ApiError::EventNotFound(event_id))).collect(),
-            available_after: None,
-        });
-    };
-    let mut inventory = inventory;
-
-    let mut change_results = Vec::with_capacity(changes.len());
-    let mut restored = 0;
-    for change in changes {
-        let result = apply_change(&mut tx, event_id, change, now).await?;
-        if change.kind == ChangeKind::Cancel && result.is_ok() {
-            restored += change.reservation.quantity;
-        }
-        change_results.push(result);
-    }
-    inventory.available += restored;
-
-    let prior = read_prior(&mut tx, event_id, reserves, inventory.available > 0).await?;
-    let (decisions, taken) = decide(&inventory, &prior, reserves, now);
-    let delta = taken - restored;
-    if delta != 0 {
-        let done = sqlx::query(
-            "UPDATE events SET available_seats = available_seats - ?, updated_at = ? \
-             WHERE id = ? AND available_seats - ? >= 0 AND available_seats - ? <= total_seats",
-        )
-        .bind(delta)
-        .bind(now)
-        .bind(event_id)
-        .bind(delta)
-        .bind(delta)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            // The row lock makes this impossible; if it ever happens the database refused an oversell.
-            tracing::error!(event_id, delta, "seat counter guard refused a batch; rolling back");
-            tx.rollback().await?;
-            return Err(sqlx::Error::Protocol("seat counter guard refused the batch".into()));
-        }
-    }
-
-    let mut booked = Vec::new();
-    let mut ids = ids.iter().copied();
-    let mut results: Vec<Result<Booked, ApiError>> = Vec::with_capacity(reserves.len());
-    for (request, decision) in reserves.iter().zip(&decisions) {
-        results.push(match decision {
-            Decision::Book => {
-                let held = inventory.hold_seconds > 0;
-                let reservation = Reservation {
-                    id: ids.next().ok_or_else(|| sqlx::Error::Protocol("not enough reservation ids".into()))?,
-                    event_id,
-                    user_id: request.user_id.clone(),
-                    quantity: request.quantity,
-                    status: if held { ReservationStatus::Held } else { ReservationStatus::Confirmed },
-                    idempotency_key: request.idempotency_key.clone(),
-                    created_at: now,
-                    expires_at: held.then(|| now + inventory.hold_seconds * 1000),
-                };
-                booked.push(reservation.clone());
-                Ok(Booked { reservation, replayed: false })
-            }
-            Decision::Replay(existing) => Ok(Booked { reservation: existing.clone(), replayed: true }),
-            // `decide` points only back, at a request of this batch that booked.
-            Decision::SameAs(first) => match &results[*first] {
-                Ok(booked) => Ok(Booked { reservation: booked.reservation.clone(), replayed: true }),
-                Err(_) => Err(ApiError::Internal),
-            },
-            Decision::Refuse(refusal) => Err(refusal.clone().into()),
-        });
-    }
-    insert_reservations(&mut tx, &booked, now).await?;
-    if delta == 0 && booked.is_empty() && changes.is_empty() {
-        tx.rollback().await?;
-    } else {
-        tx.commit().await?;
-    }
-    Ok(BatchResult {
-        reserves: results,
-        changes: change_results,
-        available_after: Some(inventory.available - taken),
-    })
+/// What a batch's reads found.
+pub struct Read {
+    inventory: Inventory,
+    prior: Prior,
+    change_results: Vec<Result<Reservation, ApiError>>,
+    /// Seats the batch's cancels gave back.
+    restored: i64,
 }
 
-async fn lock_event(tx: &mut Transaction<'_, Any>, db: &Db, event_id: i64) -> Result<Option<Inventory>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "SELECT available_seats, per_user_limit, max_per_order, sales_open_at, sales_close_at, closed_at, \
-         hold_seconds FROM events WHERE id = ?{}",
-        db.dialect.for_update()
-    ))
-    .bind(event_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.map(|row| {
-        Ok(Inventory {
+impl Reads {
+    /// Appends the reads of a batch to `script`, inside the transaction it has begun. (On SQLite the read takes no
+    /// row lock: the transaction holds the database's write lock.)
+    pub fn push(
+        script: &mut Script,
+        dialect: Dialect,
+        event_id: i64,
+        reserves: &[&ReservationRequest],
+        changes: &[Change],
+        now: Millis,
+    ) -> Self {
+        script
+            .push(
+                "SELECT available_seats, per_user_limit, max_per_order, sales_open_at, sales_close_at, closed_at, \
+                 hold_seconds FROM events WHERE id = ",
+            )
+            .int(event_id)
+            .push(dialect.for_update());
+        let lock = script.end();
+        let changes = changes.iter().map(|change| change_statements(script, event_id, change, now)).collect();
+        let keyed: Vec<(&str, &str)> = reserves
+            .iter()
+            .filter_map(|r| r.idempotency_key.as_deref().map(|k| (r.user_id.as_str(), k)))
+            .collect();
+        let keys = keyed
+            .chunks(KEYS_PER_STATEMENT)
+            .map(|chunk| {
+                script.push("SELECT ").push(reservations::COLUMNS).push(" FROM reservations WHERE ");
+                for (index, (user, key)) in chunk.iter().enumerate() {
+                    script.push(if index == 0 { "(user_id = " } else { " OR (user_id = " });
+                    script.text(user).push(" AND idempotency_key = ").text(key).push(")");
+                }
+                script.end()
+            })
+            .collect();
+        let held = (!reserves.is_empty()).then(|| {
+            let mut users: Vec<&str> = reserves.iter().map(|r| r.user_id.as_str()).collect();
+            users.sort_unstable();
+            users.dedup();
+            script
+                .push("SELECT user_id, CAST(SUM(quantity) AS SIGNED) AS held FROM reservations WHERE event_id = ")
+                .int(event_id)
+                .push(" AND status IN ('CONFIRMED', 'HELD') AND user_id IN (")
+                .list(users, |script, user| {
+                    script.text(user);
+                })
+                .push(") GROUP BY user_id")
+                .end()
+        });
+        Self { lock, changes, keys, held }
+    }
+
+    /// Reads the answers; `None` when the event does not exist.
+    pub fn parse(&self, answers: &[Answer], changes: &[Change]) -> Result<Option<Read>, sqlx::Error> {
+        let Some(row) = answers[self.lock].rows.first() else { return Ok(None) };
+        let inventory = Inventory {
             available: row.try_get("available_seats")?,
             per_user_limit: row.try_get("per_user_limit")?,
             max_per_order: row.try_get("max_per_order")?,
@@ -171,137 +138,64 @@ async fn lock_event(tx: &mut Transaction<'_, Any>, db: &Db, event_id: i64) -> Re
             sales_close_at: row.try_get("sales_close_at")?,
             closed_at: row.try_get("closed_at")?,
             hold_seconds: row.try_get("hold_seconds")?,
-        })
-    })
-    .transpose()
-}
-
-/// Reads earlier results of the batch's idempotency keys and, when seats remain, what its buyers already hold.
-async fn read_prior(
-    tx: &mut Transaction<'_, Any>,
-    event_id: i64,
-    reserves: &[&ReservationRequest],
-    seats_left: bool,
-) -> Result<Prior, sqlx::Error> {
-    let mut prior = Prior::default();
-    let keyed: Vec<(&str, &str)> = reserves
-        .iter()
-        .filter_map(|r| r.idempotency_key.as_deref().map(|k| (r.user_id.as_str(), k)))
-        .collect();
-    if !keyed.is_empty() {
-        let tuples = vec!["(?, ?)"; keyed.len()].join(", ");
-        let sql = format!(
-            "SELECT {} FROM reservations WHERE (user_id, idempotency_key) IN ({tuples})",
-            reservations::COLUMNS
-        );
-        let mut query = sqlx::query(&sql);
-        for (user, key) in &keyed {
-            query = query.bind(*user).bind(*key);
+        };
+        let mut restored = 0;
+        let mut change_results = Vec::with_capacity(changes.len());
+        for (change, &(update, status)) in changes.iter().zip(&self.changes) {
+            let result = change_result(change, answers[update].rows_affected, answers[status].rows.first())?;
+            if change.kind == ChangeKind::Cancel && result.is_ok() {
+                restored += change.reservation.quantity;
+            }
+            change_results.push(result);
         }
-        for row in query.fetch_all(&mut **tx).await? {
-            let reservation = reservations::from_row(&row)?;
+        let mut prior = Prior::default();
+        for row in self.keys.iter().flat_map(|&index| &answers[index].rows) {
+            let reservation = reservations::from_row(row)?;
             let key = reservation.idempotency_key.clone().unwrap_or_default();
             prior.by_idempotency_key.insert((reservation.user_id.clone(), key), reservation);
         }
-    }
-    if seats_left && !reserves.is_empty() {
-        let mut users: Vec<&str> = reserves.iter().map(|r| r.user_id.as_str()).collect();
-        users.sort_unstable();
-        users.dedup();
-        let marks = vec!["?"; users.len()].join(", ");
-        let sql = format!(
-            "SELECT user_id, CAST(SUM(quantity) AS SIGNED) AS held FROM reservations \
-             WHERE event_id = ? AND status IN ('CONFIRMED', 'HELD') AND user_id IN ({marks}) GROUP BY user_id"
-        );
-        let mut query = sqlx::query(&sql).bind(event_id);
-        for user in &users {
-            query = query.bind(*user);
+        for row in self.held.map_or(&[][..], |index| &answers[index].rows) {
+            prior.held_by_user.insert(row.try_get("user_id")?, row.try_get("held")?);
         }
-        let held: HashMap<String, i64> = query
-            .fetch_all(&mut **tx)
-            .await?
-            .iter()
-            .map(|row| Ok((row.try_get::<String, _>("user_id")?, row.try_get::<i64, _>("held")?)))
-            .collect::<Result<_, sqlx::Error>>()?;
-        prior.held_by_user = held;
+        Ok(Some(Read { inventory, prior, change_results, restored }))
     }
-    Ok(prior)
 }
 
-/// Inserts the batch's new reservations with multi-row statements.
-async fn insert_reservations(
-    tx: &mut Transaction<'_, Any>,
-    booked: &[Reservation],
-    now: Millis,
-) -> Result<(), sqlx::Error> {
-    for chunk in booked.chunks(500) {
-        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
-        let sql = format!(
-            "INSERT INTO reservations (id, event_id, user_id, quantity, status, idempotency_key, created_at, \
-             updated_at, expires_at) VALUES {rows}"
-        );
-        let mut query = sqlx::query(&sql);
-        for reservation in chunk {
-            query = query
-                .bind(reservation.id)
-                .bind(reservation.event_id)
-                .bind(reservation.user_id.as_str())
-                .bind(reservation.quantity)
-                .bind(reservation.status.as_db())
-                .bind(reservation.idempotency_key.as_deref())
-                .bind(now)
-                .bind(now)
-                .bind(reservation.expires_at);
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
-/// Applies one cancel or confirm, conditional on the reservation's current status, so a repeat changes nothing.
-async fn apply_change(
-    tx: &mut Transaction<'_, Any>,
-    event_id: i64,
-    change: &Change,
-    now: Millis,
-) -> Result<Result<Reservation, ApiError>, sqlx::Error> {
+/// Writes one cancel or confirm, conditional on the reservation's current status so that a repeat changes
+/// nothing, and the read of the status after it; returns the indexes of both.
+fn change_statements(script: &mut Script, event_id: i64, change: &Change, now: Millis) -> (usize, usize) {
     let id = change.reservation.id;
-    let (done, new_status) = match change.kind {
-        ChangeKind::Cancel => (
-            sqlx::query(
-                "UPDATE reservations SET status = 'CANCELLED', expires_at = NULL, updated_at = ? \
-                 WHERE id = ? AND event_id = ? AND status IN ('CONFIRMED', 'HELD')",
-            )
-            .bind(now)
-            .bind(id)
-            .bind(event_id)
-            .execute(&mut **tx)
-            .await?,
-            ReservationStatus::Cancelled,
-        ),
-        ChangeKind::Confirm => (
-            sqlx::query(
-                "UPDATE reservations SET status = 'CONFIRMED', expires_at = NULL, updated_at = ? \
-                 WHERE id = ? AND event_id = ? AND status = 'HELD' AND expires_at > ?",
-            )
-            .bind(now)
-            .bind(id)
-            .bind(event_id)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?,
-            ReservationStatus::Confirmed,
-        ),
+    let new_status = match change.kind {
+        ChangeKind::Cancel => "CANCELLED",
+        ChangeKind::Confirm => "CONFIRMED",
     };
-    if done.rows_affected() == 1 {
+    script.push("UPDATE reservations SET status = '").push(new_status).push("', expires_at = NULL, updated_at = ");
+    script.int(now).push(" WHERE id = ").int(id).push(" AND event_id = ").int(event_id);
+    match change.kind {
+        ChangeKind::Cancel => script.push(" AND status IN ('CONFIRMED', 'HELD')"),
+        ChangeKind::Confirm => script.push(" AND status = 'HELD' AND expires_at > ").int(now),
+    };
+    let update = script.end();
+    let status = script.push("SELECT status FROM reservations WHERE id = ").int(id).end();
+    (update, status)
+}
+
+/// The answer to a change, from whether its update changed the row and the status read after it.
+fn change_result(
+    change: &Change,
+    changed: u64,
+    status: Option<&AnyRow>,
+) -> Result<Result<Reservation, ApiError>, sqlx::Error> {
+    let new_status = match change.kind {
+        ChangeKind::Cancel => ReservationStatus::Cancelled,
+        ChangeKind::Confirm => ReservationStatus::Confirmed,
+    };
+    if changed == 1 {
         return Ok(Ok(Reservation { status: new_status, expires_at: None, ..change.reservation.clone() }));
     }
-    let current: Option<String> = sqlx::query_scalar("SELECT status FROM reservations WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let current = current.as_deref().and_then(ReservationStatus::from_db);
-    Ok(match (change.kind, current) {
+    let current = status.map(|row| row.try_get::<String, _>("status")).transpose()?;
+    let id = change.reservation.id;
+    Ok(match (change.kind, current.as_deref().and_then(ReservationStatus::from_db)) {
         (ChangeKind::Confirm, Some(ReservationStatus::Confirmed)) => {
             Ok(Reservation { status: ReservationStatus::Confirmed, expires_at: None, ..change.reservation.clone() })
         }
@@ -309,4 +203,100 @@ async fn apply_change(
         (_, Some(ReservationStatus::Expired | ReservationStatus::Held)) => Err(ApiError::HoldExpired(id)),
         _ => Err(ApiError::ReservationNotFound(id)),
     })
+}
+
+/// A decided batch: the answers, and what its writes store.
+pub struct Decided {
+    pub results: Vec<Result<Booked, ApiError>>,
+    pub change_results: Vec<Result<Reservation, ApiError>>,
+    booked: Vec<Reservation>,
+    /// Seats the counter loses (negative when cancels gave back more than the batch took).
+    delta: i64,
+    /// The seats left after the batch.
+    pub available_after: i64,
+}
+
+/// Where the answers to a batch's writes are in the script that carries them.
+pub struct Writes {
+    /// The counter update, if the batch changes the counter.
+    pub counter: Option<usize>,
+    /// The `COMMIT` (or the `ROLLBACK` of a batch that changed nothing).
+    pub end: usize,
+}
+
+impl Decided {
+    /// Decides the batch on what its reads found; `ids` holds at least one fresh id per reservation request.
+    pub fn new(
+        read: Read,
+        event_id: i64,
+        reserves: &[&ReservationRequest],
+        ids: &[i64],
+        now: Millis,
+    ) -> Result<Self, sqlx::Error> {
+        let Read { mut inventory, prior, change_results, restored } = read;
+        inventory.available += restored;
+        let (decisions, taken) = decide(&inventory, &prior, reserves, now);
+        let mut booked = Vec::new();
+        let mut ids = ids.iter().copied();
+        let mut results: Vec<Result<Booked, ApiError>> = Vec::with_capacity(reserves.len());
+        for (request, decision) in reserves.iter().zip(&decisions) {
+            results.push(match decision {
+                Decision::Book => {
+                    let held = inventory.hold_seconds > 0;
+                    let reservation = Reservation {
+                        id: ids.next().ok_or_else(|| sqlx::Error::Protocol("not enough reservation ids".into()))?,
+                        event_id,
+                        user_id: request.user_id.clone(),
+                        quantity: request.quantity,
+                        status: if held { ReservationStatus::Held } else { ReservationStatus::Confirmed },
+                        idempotency_key: request.idempotency_key.clone(),
+                        created_at: now,
+                        expires_at: held.then(|| now + inventory.hold_seconds * 1000),
+                    };
+                    booked.push(reservation.clone());
+                    Ok(Booked { reservation, replayed: false })
+                }
+                Decision::Replay(existing) => Ok(Booked { reservation: existing.clone(), replayed: true }),
+                // `decide` points only back, at a request of this batch that booked.
+                Decision::SameAs(first) => match &results[*first] {
+                    Ok(booked) => Ok(Booked { reservation: booked.reservation.clone(), replayed: true }),
+                    Err(_) => Err(ApiError::Internal),
+                },
+                Decision::Refuse(refusal) => Err(refusal.clone().into()),
+            });
+        }
+        let available_after = inventory.available - taken;
+        Ok(Self { results, change_results, booked, delta: taken - restored, available_after })
+    }
+
+    /// Appends the writes to `script`: the counter, the new reservations, and the end of the transaction (a
+    /// rollback when the batch changed nothing).
+    pub fn push_writes(&self, script: &mut Script, event_id: i64, now: Millis) -> Writes {
+        let counter = (self.delta != 0).then(|| {
+            script
+                .push("UPDATE events SET available_seats = available_seats - ")
+                .int(self.delta)
+                .push(", updated_at = ")
+                .int(now)
+                .push(" WHERE id = ")
+                .int(event_id)
+                .end()
+        });
+        for chunk in self.booked.chunks(500) {
+            script.push(
+                "INSERT INTO reservations (id, event_id, user_id, quantity, status, idempotency_key, created_at, \
+                 updated_at, expires_at) VALUES ",
+            );
+            script.list(chunk, |script, reservation| {
+                script.push("(").int(reservation.id).push(", ").int(reservation.event_id).push(", ");
+                script.text(&reservation.user_id).push(", ").int(reservation.quantity).push(", '");
+                script.push(reservation.status.as_db()).push("', ").opt_text(reservation.idempotency_key.as_deref());
+                script.push(", ").int(now).push(", ").int(now).push(", ").opt_int(reservation.expires_at).push(")");
+            });
+            script.end();
+        }
+        let changed = counter.is_some() || !self.booked.is_empty() || !self.change_results.is_empty();
+        let end = script.end_transaction(changed);
+        Writes { counter, end }
+    }
 }

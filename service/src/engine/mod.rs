@@ -1,22 +1,24 @@
 //! The reservation engine: one writer per event that batches its pending requests into single transactions.
 //!
 //! ```text
-//!   handler ──try_send──▶ [bounded queue of event 7] ──▶ writer task of event 7 ──▶ batch::run (one transaction)
-//!      ▲                        (full: 503 queue_full)          │ drains up to max_batch requests
+//!   handler ──try_send──▶ [bounded queue of event 7] ──▶ writer task of event 7 ──▶ one transaction per batch
+//!      ▲                        (full: 503 queue_full)          │ drains up to max_batch requests   (`writer`)
 //!      └──────────── oneshot reply, sent only after COMMIT ◀────┘
 //! ```
 //!
 //! Inside a replica every change to an event's seats goes through its writer, so requests never race each other
-//! and never see "busy" (I2); across replicas the row lock taken by `batch::run` serialises writers. Combining a
-//! batch in one transaction passes the hot-row limit of a single counter. Each writer keeps an availability hint
-//! (the seats left at its last commit) that answers a sold-out flood without touching the database, for requests
-//! that carry no idempotency key (a keyed request may be a retry of a success and must see its first result).
+//! and never see "busy" (I2); across replicas the event's row lock, taken first in every batch, serialises
+//! writers. Combining a batch in one transaction passes the hot-row limit of a single counter. Each writer keeps an
+//! availability hint (the seats left at its last commit) that answers a sold-out flood without touching the
+//! database, for requests that carry no idempotency key (a keyed request may be a retry of a success and must see
+//! its first result).
 
 pub mod batch;
 pub mod decide;
+mod writer;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,8 +27,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::domain::{Reservation, ReservationRequest};
 use crate::error::ApiError;
 use crate::store::ids::IdAllocator;
-use crate::store::{events, is_retryable, Db};
+use crate::store::{events, Db};
 pub use batch::{Booked, Change, ChangeKind};
+use writer::WriterTask;
 
 /// Tuning of the engine.
 #[derive(Debug, Clone, Copy)]
@@ -177,6 +180,8 @@ impl Engine {
             hint,
             on_commit: self.on_commit.clone(),
             epoch: self.epoch,
+            locks_taken: AtomicU64::new(0),
+            hint_from: AtomicU64::new(0),
         };
         tokio::spawn(task.run(jobs));
         Ok(writer)
@@ -185,101 +190,5 @@ impl Engine {
     fn live_writer(&self, event_id: i64) -> Option<Writer> {
         let writers = self.writers.lock().unwrap_or_else(|e| e.into_inner());
         writers.get(&event_id).filter(|w| !w.queue.is_closed()).cloned()
-    }
-}
-
-/// The task that owns one event's queue.
-struct WriterTask {
-    event_id: i64,
-    db: Db,
-    ids: Arc<IdAllocator>,
-    max_batch: usize,
-    hint: Arc<Hint>,
-    on_commit: OnCommit,
-    epoch: Instant,
-}
-
-/// How often a batch is tried again after a retryable database error (a key race or a deadlock).
-const ATTEMPTS: usize = 3;
-
-impl WriterTask {
-    async fn run(self, mut jobs: mpsc::Receiver<Job>) {
-        let mut pending = Vec::with_capacity(self.max_batch);
-        while jobs.recv_many(&mut pending, self.max_batch).await > 0 {
-            metrics::gauge!("ticketing_queue_depth").set(jobs.len() as f64);
-            metrics::histogram!("ticketing_batch_size").record(pending.len() as f64);
-            self.process(std::mem::take(&mut pending)).await;
-        }
-    }
-
-    async fn process(&self, jobs: Vec<Job>) {
-        let mut reserves = Vec::new();
-        let mut reserve_replies = Vec::new();
-        let mut changes = Vec::new();
-        let mut change_replies = Vec::new();
-        for job in jobs {
-            match job {
-                Job::Reserve(request, reply) => {
-                    reserves.push(request);
-                    reserve_replies.push(reply);
-                }
-                Job::Change(change, reply) => {
-                    changes.push(change);
-                    change_replies.push(reply);
-                }
-            }
-        }
-        let requests: Vec<&ReservationRequest> = reserves.iter().collect();
-        let outcome = self.run_with_retries(&requests, &changes).await;
-        match outcome {
-            Ok(result) => {
-                if let Some(available) = result.available_after {
-                    self.hint.available.store(available, Ordering::Release);
-                    let now = i64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(i64::MAX);
-                    self.hint.refreshed_at.store(now, Ordering::Release);
-                }
-                let booked = result.reserves.iter().filter(|r| matches!(r, Ok(b) if !b.replayed)).count();
-                let changed = result.changes.iter().filter(|r| r.is_ok()).count();
-                if booked > 0 || changed > 0 {
-                    (self.on_commit)(self.event_id);
-                }
-                metrics::counter!("ticketing_reservations_total", "outcome" => "booked").increment(booked as u64);
-                metrics::counter!("ticketing_reservation_changes_total").increment(changed as u64);
-                for (reply, answer) in reserve_replies.into_iter().zip(result.reserves) {
-                    let _ = reply.send(answer);
-                }
-                for (reply, answer) in change_replies.into_iter().zip(result.changes) {
-                    let _ = reply.send(answer);
-                }
-            }
-            Err(error) => {
-                // Nothing was committed that the clients were told about: each may retry (with its key).
-                let _ = ApiError::dependency("database", &error);
-                for reply in reserve_replies {
-                    let _ = reply.send(Err(ApiError::Unavailable));
-                }
-                for reply in change_replies {
-                    let _ = reply.send(Err(ApiError::Unavailable));
-                }
-            }
-        }
-    }
-
-    async fn run_with_retries(
-        &self,
-        requests: &[&ReservationRequest],
-        changes: &[Change],
-    ) -> Result<batch::BatchResult, sqlx::Error> {
-        let ids = self.ids.take(&self.db, requests.len()).await?;
-        let mut attempt = 1;
-        loop {
-            match batch::run(&self.db, self.event_id, requests, changes, &ids).await {
-                Err(error) if attempt < ATTEMPTS && is_retryable(&error) => {
-                    tracing::warn!(event_id = self.event_id, attempt, error = %error, "retrying a batch");
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
     }
 }

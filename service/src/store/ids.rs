@@ -4,9 +4,9 @@
 //! database for a block of ids at a time (one short transaction per block) gives every process its own disjoint
 //! range, keeps ids unique across replicas, and keeps them small enough for JavaScript clients.
 
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, Connection as _};
 use tokio::sync::Mutex;
-
-use super::Db;
 
 /// How many ids one trip to the database reserves.
 const BLOCK_SIZE: i64 = 10_000;
@@ -18,14 +18,15 @@ pub struct IdAllocator {
 }
 
 impl IdAllocator {
-    /// Takes `count` ids, fetching new blocks when the current one runs out. Ids need not be consecutive.
-    pub async fn take(&self, db: &Db, count: usize) -> Result<Vec<i64>, sqlx::Error> {
+    /// Takes `count` ids, fetching new blocks on `connection` (which must have no transaction open) when the
+    /// current one runs out. Ids need not be consecutive.
+    pub async fn take(&self, connection: &mut PoolConnection<Any>, count: usize) -> Result<Vec<i64>, sqlx::Error> {
         let mut range = self.range.lock().await;
         let mut ids = Vec::with_capacity(count);
         while ids.len() < count {
             if range.0 >= range.1 {
                 let wanted = BLOCK_SIZE.max(i64::try_from(count - ids.len()).unwrap_or(BLOCK_SIZE));
-                *range = fetch_block(db, wanted).await?;
+                *range = fetch_block(connection, wanted).await?;
             }
             ids.push(range.0);
             range.0 += 1;
@@ -35,8 +36,8 @@ impl IdAllocator {
 }
 
 /// Reserves `size` ids in the database and returns them as a half-open range.
-async fn fetch_block(db: &Db, size: i64) -> Result<(i64, i64), sqlx::Error> {
-    let mut tx = db.writer.begin().await?;
+async fn fetch_block(connection: &mut PoolConnection<Any>, size: i64) -> Result<(i64, i64), sqlx::Error> {
+    let mut tx = connection.begin().await?;
     sqlx::query("UPDATE id_blocks SET next_id = next_id + ? WHERE name = 'reservations'")
         .bind(size)
         .execute(&mut *tx)

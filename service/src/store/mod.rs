@@ -9,12 +9,14 @@
 //!   store::events        events: create, read, list, update, close
 //!   store::reservations  reservations: read one, list a buyer's
 //!   store::ids           blocks of reservation ids (hi-lo allocator)
-//!   engine::batch        the reservation transaction itself (uses the pools from here)
+//!   store::script        several statements with literal values in one round trip
+//!   engine::batch        the reservation transaction itself (a script transaction on a connection from here)
 //! ```
 
 pub mod events;
 pub mod ids;
 pub mod reservations;
+pub mod script;
 
 use std::path::Path;
 use std::str::FromStr;

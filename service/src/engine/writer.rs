@@ -1,0 +1,293 @@
+//! The writer of one event: it owns the event's queue and sends its batches to the database, overlapping the
+//! durable commit of one batch with the next.
+//!
+//! ```text
+//!   batch N     BEGIN; reads ──lock──▶ decide ──▶ writes; COMMIT ····· fsync ·····▶ answer N
+//!   batch N+1            BEGIN; reads (waits for the lock) ──lock──▶ decide ──▶ writes; COMMIT ···▶ answer N+1
+//!   batch N+2                                 BEGIN; reads (waits for the lock) ──lock──▶ ...
+//! ```
+//!
+//! Each batch is one transaction of two round trips (see `batch`). A new batch starts, on a connection of its own,
+//! as soon as the one before it holds the event's row lock: its `SELECT ... FOR UPDATE` waits in the database and
+//! gets the lock the moment the batch before commits. The database releases the lock when a commit is done in
+//! memory and before the log is flushed, so batches no longer wait for each other's disk flush, and the flushes of
+//! several batches are made together (group commit). A batch reads under the lock only what the batches before it
+//! committed, and the log is flushed in commit order, so a batch can never be durable without the batches it read.
+//! Nothing is answered before its own COMMIT has answered (invariant I4). At most [`PIPELINE_DEPTH`] batches are
+//! in flight, each on its own connection, and a writer takes more than one connection only while the pool has
+//! room. A busy writer keeps its connections (which saves the pool's liveness check before every batch) and gives
+//! them back once its queue is empty. On SQLite every writer shares the one writing connection, so batches run one
+//! at a time and the connection goes back to the pool after each.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::stream::{FuturesUnordered, StreamExt as _};
+use tokio::sync::{mpsc, oneshot};
+
+use super::batch::{Booked, Change, Decided, Reads};
+use super::{Hint, Job, OnCommit};
+use crate::domain::{now_millis, Reservation, ReservationRequest};
+use crate::error::ApiError;
+use crate::store::ids::IdAllocator;
+use crate::store::script::{Script, Session};
+use crate::store::{is_retryable, Db, Dialect};
+
+/// How often a batch is tried again after a retryable database error (a key race or a deadlock).
+const ATTEMPTS: usize = 3;
+/// The most batches of one event in flight at once on MySQL: one holding the row lock, one waiting for it, the
+/// others waiting for their commit to be flushed.
+pub const PIPELINE_DEPTH: usize = 4;
+
+/// The task that owns one event's queue.
+pub(super) struct WriterTask {
+    pub event_id: i64,
+    pub db: Db,
+    pub ids: Arc<IdAllocator>,
+    pub max_batch: usize,
+    pub hint: Arc<Hint>,
+    pub on_commit: OnCommit,
+    pub epoch: Instant,
+    /// Counts the batches in the order they took the row lock, which is the order they commit in.
+    pub locks_taken: AtomicU64,
+    /// The lock order of the batch whose result the hint holds.
+    pub hint_from: AtomicU64,
+}
+
+/// Requests taken from the queue together, with the channels for their answers.
+#[derive(Default)]
+struct Jobs {
+    reserves: Vec<ReservationRequest>,
+    reserve_replies: Vec<oneshot::Sender<Result<Booked, ApiError>>>,
+    changes: Vec<Change>,
+    change_replies: Vec<oneshot::Sender<Result<Reservation, ApiError>>>,
+}
+
+impl Jobs {
+    fn new(jobs: Vec<Job>) -> Self {
+        let mut split = Self::default();
+        for job in jobs {
+            match job {
+                Job::Reserve(request, reply) => {
+                    split.reserves.push(request);
+                    split.reserve_replies.push(reply);
+                }
+                Job::Change(change, reply) => {
+                    split.changes.push(change);
+                    split.change_replies.push(reply);
+                }
+            }
+        }
+        split
+    }
+}
+
+/// How a batch ended.
+enum Outcome {
+    /// Committed; with the batch's place in the lock order.
+    Committed(Decided, u64),
+    NoEvent,
+    Failed(sqlx::Error),
+}
+
+impl WriterTask {
+    pub async fn run(self, mut queue: mpsc::Receiver<Job>) {
+        let depth = match self.db.dialect {
+            Dialect::MySql => PIPELINE_DEPTH,
+            Dialect::Sqlite => 1,
+        };
+        let mut idle: Vec<Session> = Vec::new();
+        let mut in_flight = FuturesUnordered::new();
+        // Until the newest batch holds the row lock, the next one waits here rather than in the database.
+        let mut locking: Option<oneshot::Receiver<()>> = None;
+        let mut received = Vec::with_capacity(self.max_batch);
+        let mut open = true;
+        while open || !in_flight.is_empty() {
+            let may_start = open
+                && locking.is_none()
+                && in_flight.len() < depth
+                && (in_flight.is_empty() || !idle.is_empty() || self.pool_has_room());
+            tokio::select! {
+                Some(session) = in_flight.next(), if !in_flight.is_empty() => {
+                    idle.extend(session);
+                    if self.db.dialect == Dialect::Sqlite || (in_flight.is_empty() && queue.is_empty()) {
+                        idle.clear();
+                    }
+                }
+                _ = async { locking.as_mut().expect("checked").await }, if locking.is_some() => {
+                    locking = None;
+                }
+                count = queue.recv_many(&mut received, self.max_batch), if may_start => {
+                    if count == 0 {
+                        open = false;
+                        continue;
+                    }
+                    metrics::gauge!("ticketing_queue_depth").set(queue.len() as f64);
+                    metrics::histogram!("ticketing_batch_size").record(count as f64);
+                    let (locked, lock_taken) = oneshot::channel();
+                    locking = Some(lock_taken);
+                    in_flight.push(self.batch(Jobs::new(std::mem::take(&mut received)), idle.pop(), locked));
+                }
+                else => break,
+            }
+        }
+    }
+
+    /// Whether the pool can lend the writer another connection without making anybody wait.
+    fn pool_has_room(&self) -> bool {
+        let pool = &self.db.writer;
+        pool.num_idle() > 0 || pool.size() < pool.options().get_max_connections()
+    }
+
+    /// Runs one batch to its end and answers it; `locked` is told once the batch holds the row lock (or gave up).
+    /// Returns the session to keep for the next batch, if it is still good.
+    async fn batch(&self, jobs: Jobs, mut session: Option<Session>, locked: oneshot::Sender<()>) -> Option<Session> {
+        let mut locked = Some(locked);
+        let requests: Vec<&ReservationRequest> = jobs.reserves.iter().collect();
+        let outcome = match self.take_ids(&mut session, requests.len()).await {
+            Ok(ids) => {
+                let mut attempt = 1;
+                loop {
+                    match self.attempt(&mut session, &requests, &jobs.changes, &ids, &mut locked).await {
+                        Ok(outcome) => break outcome,
+                        Err(error) => {
+                            // The session rolled the transaction back; the next try starts on a connection the pool
+                            // has checked (the session's goes back to the pool, or is closed if the rollback failed).
+                            session = None;
+                            if attempt < ATTEMPTS && is_retryable(&error) {
+                                tracing::warn!(event_id = self.event_id, attempt, error = %error, "retrying a batch");
+                                attempt += 1;
+                            } else {
+                                break Outcome::Failed(error);
+                            }
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                session = None;
+                Outcome::Failed(error)
+            }
+        };
+        drop(locked);
+        drop(requests);
+        self.answer(jobs, outcome);
+        session
+    }
+
+    /// One try of a batch: its reads under the row lock, the decision, its writes and the commit.
+    async fn attempt(
+        &self,
+        session: &mut Option<Session>,
+        requests: &[&ReservationRequest],
+        changes: &[Change],
+        ids: &[i64],
+        locked: &mut Option<oneshot::Sender<()>>,
+    ) -> Result<Outcome, sqlx::Error> {
+        let dialect = self.db.dialect;
+        let held = self.session(session).await?;
+        let mut script = Script::new(dialect);
+        script.begin();
+        let reads = Reads::push(&mut script, dialect, self.event_id, requests, changes, now_millis());
+        let answers = held.run(&script).await;
+        if let Some(locked) = locked.take() {
+            let _ = locked.send(());
+        }
+        if let Some(error) = answers.error {
+            return Err(error);
+        }
+        let place = self.locks_taken.fetch_add(1, Ordering::AcqRel);
+        let read = match reads.parse(&answers.answers, changes) {
+            Ok(Some(read)) => read,
+            Ok(None) => {
+                held.rollback().await;
+                return Ok(Outcome::NoEvent);
+            }
+            Err(error) => {
+                held.rollback().await;
+                return Err(error);
+            }
+        };
+        let now = now_millis();
+        let decided = match Decided::new(read, self.event_id, requests, ids, now) {
+            Ok(decided) => decided,
+            Err(error) => {
+                held.rollback().await;
+                return Err(error);
+            }
+        };
+        let mut script = Script::new(dialect);
+        let writes = decided.push_writes(&mut script, self.event_id, now);
+        let answers = held.run(&script).await;
+        if let Some(error) = answers.error {
+            return Err(error);
+        }
+        if writes.counter.is_some_and(|index| answers.answers[index].rows_affected != 1) {
+            // The row lock makes this impossible; the clients hear 503 and their retries replay what committed.
+            return Ok(Outcome::Failed(sqlx::Error::Protocol("the seat counter update changed no row".into())));
+        }
+        Ok(Outcome::Committed(decided, place))
+    }
+
+    /// The batch's session, on a connection from the pool if it has none.
+    async fn session<'s>(&self, session: &'s mut Option<Session>) -> Result<&'s mut Session, sqlx::Error> {
+        if session.is_none() {
+            *session = Some(Session::new(self.db.writer.acquire().await?, self.db.dialect));
+        }
+        Ok(session.as_mut().expect("set above"))
+    }
+
+    /// Ids for the batch's reservations, fetched (when the allocator's block runs out) on the batch's own
+    /// connection, so that a writer never waits for a second connection while it holds one.
+    async fn take_ids(&self, session: &mut Option<Session>, count: usize) -> Result<Vec<i64>, sqlx::Error> {
+        let held = self.session(session).await?;
+        self.ids.take(held.connection(), count).await
+    }
+
+    /// Sends every answer of a batch that has ended, and updates the hint.
+    fn answer(&self, jobs: Jobs, outcome: Outcome) {
+        let Jobs { reserve_replies, change_replies, .. } = jobs;
+        match outcome {
+            Outcome::Committed(decided, place) => {
+                // Batches may finish out of order; the hint keeps the result of the latest in commit order.
+                if self.hint_from.fetch_max(place + 1, Ordering::AcqRel) <= place {
+                    self.hint.available.store(decided.available_after, Ordering::Release);
+                    let now = i64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(i64::MAX);
+                    self.hint.refreshed_at.store(now, Ordering::Release);
+                }
+                let booked = decided.results.iter().filter(|r| matches!(r, Ok(b) if !b.replayed)).count();
+                let changed = decided.change_results.iter().filter(|r| r.is_ok()).count();
+                if booked > 0 || changed > 0 {
+                    (self.on_commit)(self.event_id);
+                }
+                metrics::counter!("ticketing_reservations_total", "outcome" => "booked").increment(booked as u64);
+                metrics::counter!("ticketing_reservation_changes_total").increment(changed as u64);
+                for (reply, answer) in reserve_replies.into_iter().zip(decided.results) {
+                    let _ = reply.send(answer);
+                }
+                for (reply, answer) in change_replies.into_iter().zip(decided.change_results) {
+                    let _ = reply.send(answer);
+                }
+            }
+            Outcome::NoEvent => {
+                for reply in reserve_replies {
+                    let _ = reply.send(Err(ApiError::EventNotFound(self.event_id)));
+                }
+                for reply in change_replies {
+                    let _ = reply.send(Err(ApiError::EventNotFound(self.event_id)));
+                }
+            }
+            Outcome::Failed(error) => {
+                // Nothing was committed that the clients were told about: each may retry (with its key).
+                let _ = ApiError::dependency("database", &error);
+                for reply in reserve_replies {
+                    let _ = reply.send(Err(ApiError::Unavailable));
+                }
+                for reply in change_replies {
+                    let _ = reply.send(Err(ApiError::Unavailable));
+                }
+            }
+        }
+    }
+}
