@@ -1,6 +1,7 @@
 //! The cluster side of the run: a control plane of its own (`ticketing_testkit::control_plane`), the TicketEvent CRD
-//! established, a namespace with the Secret the service pods load, and a fake node big enough for one pod per
-//! TicketEvent (the harness's own node takes 110 pods); and the CPU time each control-plane component has used.
+//! established, a namespace with the Secret the service pods load, a fake node big enough for one pod per
+//! TicketEvent (the harness's own node takes 110 pods), and a second Service CIDR (the harness's /24 holds about 250
+//! Services, one per TicketEvent is needed); and the CPU time each control-plane component has used.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use k8s_openapi::api::core::v1::{Node, Secret};
+use k8s_openapi::api::networking::v1::ServiceCIDR;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::conditions;
@@ -23,6 +25,8 @@ use crate::service_proc::cpu_seconds;
 const SETUP_LIMIT: Duration = Duration::from_secs(120);
 /// The fake node the benchmark adds.
 const BENCH_NODE: &str = "kwok-bench-0";
+/// The extra Service CIDR, beside the harness's `10.0.0.0/24`.
+const BENCH_SERVICE_CIDR: &str = "10.1.0.0/16";
 /// The control-plane processes whose CPU time is reported, by their `/proc/<pid>/comm` (cut at 15 characters).
 pub const COMPONENTS: [&str; 5] = ["kube-apiserver", "etcd", "kube-controller", "kube-scheduler", "kwok"];
 
@@ -41,6 +45,7 @@ impl Cluster {
         let client = control_plane.client();
         install_crd(&client).await?;
         add_node(&client, events).await?;
+        add_service_cidr(&client).await?;
         let namespace = control_plane.namespace("operator-scale").await?;
         let secret: Secret = serde_json::from_value(json!({
             "apiVersion": "v1", "kind": "Secret", "metadata": { "name": "ticketing-service-env" },
@@ -102,6 +107,18 @@ async fn add_node(client: &Client, pods: usize) -> anyhow::Result<()> {
         Ok(result) => result.context("watching the benchmark node")?,
         Err(_) => bail!("node {BENCH_NODE} did not become Ready within {SETUP_LIMIT:?}"),
     };
+    Ok(())
+}
+
+/// Adds a ServiceCIDR of 65,536 addresses, from which the API server allocates cluster IPs once the harness's range
+/// is full.
+async fn add_service_cidr(client: &Client) -> anyhow::Result<()> {
+    let cidrs: Api<ServiceCIDR> = Api::all(client.clone());
+    let cidr: ServiceCIDR = serde_json::from_value(json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR", "metadata": { "name": "operator-scale" },
+        "spec": { "cidrs": [BENCH_SERVICE_CIDR] }
+    }))?;
+    cidrs.create(&PostParams::default(), &cidr).await.context("creating the benchmark ServiceCIDR")?;
     Ok(())
 }
 

@@ -43,7 +43,11 @@ impl OperatorProcess {
     pub fn start(setup: &OperatorSetup<'_>) -> anyhow::Result<Self> {
         let mut log = std::fs::File::create(setup.log_path)
             .with_context(|| format!("creating {}", setup.log_path.display()))?;
-        let mut child = Command::new(setup.binary)
+        // setpriv (util-linux, which the control plane needs as well) gives the operator a parent-death signal, so
+        // a benchmark that is killed does not leave it running.
+        let mut child = Command::new("setpriv")
+            .args(["--pdeathsig", "TERM", "--"])
+            .arg(setup.binary)
             .args(["run", "--api-url", setup.api_url, "--watch-namespace", setup.namespace])
             .args(["--lease-namespace", setup.namespace, "--identity", "bench", "--metrics-bind", "127.0.0.1:0"])
             .args(["--base-domain", "tickets.bench", "--log-format", "json"])

@@ -35,7 +35,7 @@ pub struct Report {
     pub reconciles: f64,
     /// Failed reconciles it counted until steady state.
     pub reconcile_failures: f64,
-    /// Reconciles it counted in the quiet window after steady state, per second.
+    /// Reconciles per second it counted in a window a few seconds after steady state (non-zero only for a loop).
     pub idle_reconciles_per_second: f64,
     /// CPU seconds each control-plane component used from the first apply to steady state.
     pub control_plane_cpu_seconds: Vec<(String, f64)>,
