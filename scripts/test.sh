@@ -5,8 +5,12 @@
 #   2. the Kubernetes test control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok, kubectl) and
 #      helm 4.3.1, built from pinned Go modules into $TICKETING_CACHE (about 10 minutes once per machine)
 #   3. cargo test over the whole workspace (service, crds, operator, bench, testkit)
-#   4. the Helm chart checks (scripts/test-helm.sh) and the Terraform checks (scripts/test-terraform.sh)
-#   5. the benchmark suite in quick mode, which fails on any broken invariant (scripts/bench.sh --quick)
+#   4. the request-decoder fuzz targets for a bounded time (scripts/fuzz.sh, cargo-fuzz on the stable toolchain)
+#   5. the Helm chart checks (scripts/test-helm.sh) and the Terraform checks (scripts/test-terraform.sh)
+#   6. the benchmark suite in quick mode, which fails on any broken invariant (scripts/bench.sh --quick)
+#   7. the fault campaign in quick mode (scripts/bench.sh faults --quick): storms under Redis, MariaDB, replica and
+#      lease faults, failing on any oversold seat, lost acknowledgement or broken invariant
+#   8. the operator at scale in quick mode (scripts/bench.sh operator --quick): 100 TicketEvents to steady state
 #
 # Caches: TICKETING_CACHE (default ~/.cache/ticketing) holds the Go-built tools, the checkov venv and, unless
 # CARGO_TARGET_DIR is set, the cargo target directory, so a second run on the same machine is warm.
@@ -40,6 +44,9 @@ scripts/control-plane.sh build || fail "control plane build"
 stage "cargo test --workspace"
 cargo test --workspace --all-features --locked || fail "cargo test"
 
+stage "Fuzz the request decoders (10 s per target)"
+scripts/fuzz.sh --seconds 10 || fail "fuzz"
+
 stage "Helm chart checks"
 scripts/test-helm.sh || fail "helm checks"
 
@@ -48,5 +55,11 @@ scripts/test-terraform.sh || fail "terraform checks"
 
 stage "Benchmarks, quick mode (invariants checked after every run)"
 scripts/bench.sh --quick --out "$TICKETING_CACHE/bench-quick" || fail "benchmark invariants"
+
+stage "Fault campaign, quick mode (R0-R5, checked from the database)"
+scripts/bench.sh faults --quick --out "$TICKETING_CACHE/faults-quick" || fail "fault campaign"
+
+stage "Operator at scale, quick mode (100 TicketEvents on the test control plane)"
+scripts/bench.sh operator --quick --out "$TICKETING_CACHE/operator-quick" || fail "operator scale"
 
 printf '\ntest.sh: every stage passed in %ss\n' "$((SECONDS - started))"
