@@ -59,6 +59,9 @@ pub enum ApiError {
     /// The body is larger than the limit.
     #[error("request body too large (limit {0} bytes)")]
     PayloadTooLarge(usize),
+    /// The request line and headers are larger than the limit.
+    #[error("request line and headers too large (limit {0} bytes)")]
+    HeadersTooLarge(usize),
     /// The body is not `application/json`.
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
@@ -106,6 +109,7 @@ impl ApiError {
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::HeadersTooLarge(_) => "headers_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::EventOutOfScope { .. } => "event_out_of_scope",
             Self::Invalid(_) => "invalid_input",
@@ -134,6 +138,7 @@ impl ApiError {
             | Self::Conflict(_) => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused | Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::EventOutOfScope { .. } => StatusCode::MISDIRECTED_REQUEST,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

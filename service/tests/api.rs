@@ -82,7 +82,7 @@ async fn admins_update_and_close_events_and_the_sale_window_is_enforced() {
     let limited = app.reserve(id, "a", 2, None).await;
     assert_eq!((limited.status, limited.code()), (StatusCode::CONFLICT, "user_limit_reached"));
 
-    let closed = app.call(Method::POST, &format!("/api/events/{id}/close"), Some(&ADMIN_TOKEN.to_string()), None).await;
+    let closed = app.call(Method::POST, &format!("/api/events/{id}/close"), Some(ADMIN_TOKEN), None).await;
     assert_eq!((closed.status, closed.body["data"]["status"].as_str()), (StatusCode::OK, Some("CLOSED")));
     let after_close = app.reserve(id, "b", 1, None).await;
     assert_eq!((after_close.status, after_close.code()), (StatusCode::CONFLICT, "sale_closed"));
@@ -107,7 +107,9 @@ async fn bad_input_gets_a_json_error_and_changes_nothing() {
     let id = app.create_event(10, json!({"maxPerOrder": 2})).await;
     let admin = TestApp::admin();
     let buyer = TestApp::buyer("alice");
-    let cases: Vec<(Method, String, Option<&str>, Option<&str>, &str, StatusCode, &str)> = vec![
+    // Method, path, body, content type, bearer token, expected status and code.
+    type Case<'a> = (Method, String, Option<&'a str>, Option<&'a str>, &'a str, StatusCode, &'a str);
+    let cases: Vec<Case> = vec![
         (Method::POST, "/api/reservations".into(), Some("{\"eventId\": 1,"), Some("application/json"), &buyer, StatusCode::BAD_REQUEST, "malformed_json"),
         (Method::POST, "/api/reservations".into(), Some("{\"eventId\":\"1\",\"userId\":\"alice\",\"quantity\":1}"), Some("application/json"), &buyer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
         (Method::POST, "/api/reservations".into(), Some(&*format!("{{\"eventId\":{id},\"userId\":\"alice\",\"quantity\":0}}").leak()), Some("application/json"), &buyer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),

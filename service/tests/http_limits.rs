@@ -1,6 +1,7 @@
-//! The connection limits of the HTTP server, over real TCP with raw HTTP/1.1: the request head size limit (431), the
-//! header read timeout (a slowloris client and an idle keep-alive connection are disconnected), and graceful shutdown
-//! (a request in flight is finished, one that outlives the drain deadline is cut off).
+//! The connection limits of the HTTP server, over real TCP with raw HTTP/1.1: the request head size limit (a JSON 431,
+//! and hyper's own empty 431 beyond its hard cap), the header read timeout (a slowloris client and an idle keep-alive
+//! connection are disconnected), and graceful shutdown (a request in flight is finished, one that outlives the drain
+//! deadline is cut off).
 //!
 //! The service runs on the embedded SQLite with the in-process cache (no test services needed): these limits sit in
 //! front of the storage.
@@ -13,6 +14,7 @@ use std::time::Duration;
 use common::{Options, Storage, TestApp};
 use reqwest::{Method, StatusCode};
 use ticketing_service::config::ConnectionArgs;
+use ticketing_service::http::server::hard_header_cap;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
@@ -111,15 +113,28 @@ async fn a_request_head_over_the_limit_is_answered_431_and_the_server_keeps_serv
     let served = read_response(&mut stream).await;
     assert_eq!(served.status_line, "HTTP/1.1 200 OK", "{served:?}");
 
-    // A head that reaches the limit before it ends: every byte sent is read, so the answer is not lost to a reset.
+    // A complete head over the limit: 431 with the JSON error envelope, and nothing else happens.
     let mut stream = connect(&app).await;
-    let oversized = format!("GET /api/health HTTP/1.1\r\nhost: x\r\nx-pad: {}", "p".repeat(limit));
-    stream.write_all(&oversized.as_bytes()[..limit]).await.unwrap();
+    let oversized = format!("GET /api/health HTTP/1.1\r\nhost: x\r\nx-pad: {}\r\n\r\n", "p".repeat(limit));
+    stream.write_all(oversized.as_bytes()).await.unwrap();
+    let refused = read_response(&mut stream).await;
+    assert_eq!(refused.status_line, "HTTP/1.1 431 Request Header Fields Too Large", "{refused:?}");
+    let body: serde_json::Value = serde_json::from_slice(&refused.body).expect("a JSON error body");
+    assert_eq!(body["code"], "headers_too_large", "{body}");
+    assert_eq!(body["success"], false, "{body}");
+    assert_eq!(refused.header("x-content-type-options"), Some("nosniff"), "security headers too: {refused:?}");
+
+    // A head beyond what hyper reads at all (four times the limit, at least 64 KiB) is refused by hyper itself, with
+    // an empty body. Every byte up to its cap is read, so the answer is not lost to a reset.
+    let cap = hard_header_cap(limit);
+    let mut stream = connect(&app).await;
+    let huge = format!("GET /api/health HTTP/1.1\r\nhost: x\r\nx-pad: {}", "p".repeat(cap));
+    stream.write_all(&huge.as_bytes()[..cap]).await.unwrap();
     let refused = read_response(&mut stream).await;
     assert_eq!(refused.status_line, "HTTP/1.1 431 Request Header Fields Too Large", "{refused:?}");
     assert_eq!(refused.header("content-length"), Some("0"), "hyper answers with an empty body: {refused:?}");
     assert!(refused.body.is_empty());
-    assert!(read_until_closed(&mut stream).await.is_empty(), "the connection is closed after the 431");
+    assert!(read_until_closed(&mut stream).await.is_empty(), "the connection is closed after hyper's 431");
 
     // More header fields than hyper takes (100), in a small head: 431 as well.
     let mut stream = connect(&app).await;

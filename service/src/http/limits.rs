@@ -142,8 +142,12 @@ fn prefix_match(network: u128, address: u128, prefix: u8) -> bool {
     network & mask == address & mask
 }
 
-/// Middleware: the per-address limit and the request timeout.
+/// Middleware: the request head size limit (431 `headers_too_large`), the per-address limit and the request timeout.
 pub async fn enforce(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let head_limit = state.connection.max_header_bytes;
+    if head_size(&request) > head_limit {
+        return ApiError::HeadersTooLarge(head_limit).into_response();
+    }
     let limits = &state.limits;
     if let Some(buckets) = &limits.per_address {
         let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
@@ -159,6 +163,15 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
         Ok(response) => response,
         Err(_) => ApiError::Timeout.into_response(),
     }
+}
+
+/// The size of the request line and headers as a client sent them over HTTP/1.1.
+fn head_size(request: &Request) -> usize {
+    let uri = request.uri().path_and_query().map_or(1, |path| path.as_str().len());
+    // "METHOD URI HTTP/1.1\r\n", each header as "name: value\r\n", and the empty line.
+    let line = request.method().as_str().len() + 1 + uri + 11;
+    let headers: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
+    line + headers + 2
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! The HTTP/1.1 server: accepts TCP connections and serves the router on each with hyper, under the connection limits
 //! that `axum::serve` cannot set, and shuts down gracefully.
 //!
-//! The limits, and what a client sees at each (hyper answers them itself, before the router runs, so these answers
-//! carry no JSON envelope):
-//! - a request head (request line and headers) larger than `max_header_bytes`, or with more than 100 header fields:
-//!   `431 Request Header Fields Too Large` with an empty body, then the connection is closed;
+//! The limits, and what a client sees at each:
+//! - a request head (request line and headers) larger than `max_header_bytes`: `431` with the JSON error envelope
+//!   and code `headers_too_large`, from the router's limits middleware (`http::limits`). Hyper itself reads heads up
+//!   to [`hard_header_cap`] (four times the limit, at least 64 KiB) and answers a larger head, or one with more than
+//!   100 header fields, with its own `431 Request Header Fields Too Large` with an empty body before any of our code
+//!   runs, then closes the connection;
 //! - a request head not complete within `header_read_timeout` (a slowloris client): the connection is closed without
 //!   an answer. Hyper starts that clock whenever the connection waits for a request head, so it also closes a
 //!   keep-alive connection that stays idle that long after its last response.
@@ -62,7 +64,7 @@ pub async fn run(listener: TcpListener, router: Router, limits: ConnectionLimits
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .max_header_size(limits.max_header_bytes);
+        .max_header_size(hard_header_cap(limits.max_header_bytes));
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -86,6 +88,12 @@ pub async fn run(listener: TcpListener, router: Router, limits: ConnectionLimits
         tracing::warn!(open = connections.len(), "drain deadline passed: closing the connections still open");
     }
     connections.shutdown().await;
+}
+
+/// The largest request head hyper reads at all, so that heads a little over `max_header_bytes` still reach the
+/// middleware that answers them with a JSON 431.
+pub fn hard_header_cap(max_header_bytes: usize) -> usize {
+    max_header_bytes.saturating_mul(4).max(64 * 1024)
 }
 
 /// The next connection. A failure that concerns one connection is skipped; any other (out of file descriptors) is
