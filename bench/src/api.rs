@@ -34,20 +34,8 @@ pub async fn wait_ready(target: &Target, limit: Duration) -> anyhow::Result<()> 
 }
 
 /// Creates an event on sale now with `capacity` seats, at most `max_per_order` per order and `per_user_limit` per
-/// buyer.
+/// buyer; a reservation is a hold for `hold_seconds` (0 = bought at once).
 pub async fn create_event(
-    conn: &mut Conn,
-    credentials: &Credentials,
-    name: &str,
-    capacity: i64,
-    max_per_order: i64,
-    per_user_limit: i64,
-) -> anyhow::Result<EventRef> {
-    create_event_holding(conn, credentials, name, capacity, max_per_order, per_user_limit, 0).await
-}
-
-/// Like [`create_event`], but a reservation is a hold for `hold_seconds` (0 = bought at once).
-pub async fn create_event_holding(
     conn: &mut Conn,
     credentials: &Credentials,
     name: &str,

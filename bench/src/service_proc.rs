@@ -63,9 +63,14 @@ pub async fn ensure_database(database_url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Finds the service binary: `explicit` if given, else `ticketing-service` beside the current executable (or one
-/// directory up, where test executables live in `deps/`).
+/// Finds the service binary: `explicit` if given, else `ticketing-service` beside this executable.
 pub fn locate_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    locate_program("ticketing-service", explicit, "--service-bin")
+}
+
+/// Finds workspace binary `program`: `explicit` if given, else beside the current executable (or one directory up,
+/// where test executables live in `deps/`); the error names `flag`, which passes it explicitly.
+pub fn locate_program(program: &str, explicit: Option<&Path>, flag: &str) -> anyhow::Result<PathBuf> {
     if let Some(path) = explicit {
         return path.is_file().then(|| path.to_path_buf()).ok_or_else(|| anyhow!("{} is not a file", path.display()));
     }
@@ -74,13 +79,12 @@ pub fn locate_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
         .ancestors()
         .skip(1)
         .take(2)
-        .map(|dir| dir.join(format!("ticketing-service{}", std::env::consts::EXE_SUFFIX)))
+        .map(|dir| dir.join(format!("{program}{}", std::env::consts::EXE_SUFFIX)))
         .collect();
     candidates.iter().find(|path| path.is_file()).cloned().ok_or_else(|| {
         anyhow!(
-            "ticketing-service not found at {:?}; build it with `cargo build -p ticketing-service` in the same profile \
-             and target dir, or pass --service-bin PATH",
-            candidates
+            "{program} not found at {candidates:?}; build it with `cargo build -p {program}` in the same profile and \
+             target dir, or pass {flag} PATH"
         )
     })
 }

@@ -263,7 +263,7 @@ fn failed(name: &str, backend: &str, error: &anyhow::Error) -> Row {
 async fn storm(under_test: &UnderTest, sizes: &Sizes, name: &str) -> anyhow::Result<(Row, EventRef)> {
     let mut admin = under_test.admin_conn().await;
     let event =
-        api::create_event(&mut admin, &under_test.credentials, name, sizes.storm_seats, sizes.max_quantity, 8).await?;
+        api::create_event(&mut admin, &under_test.credentials, name, sizes.storm_seats, sizes.max_quantity, 8, 0).await?;
     let before = under_test.scrape(&format!("{name}-before")).await?;
     let watch = under_test.watch();
     let config = StormConfig {
@@ -357,7 +357,7 @@ async fn mixed(under_test: &UnderTest, sizes: &Sizes) -> anyhow::Result<Row> {
     let mut events = Vec::with_capacity(sizes.mixed_events);
     for index in 0..sizes.mixed_events {
         let name = format!("mixed-{}-{index}", under_test.run_id);
-        events.push(api::create_event(&mut admin, &under_test.credentials, &name, sizes.mixed_seats, 4, 8).await?);
+        events.push(api::create_event(&mut admin, &under_test.credentials, &name, sizes.mixed_seats, 4, 8, 0).await?);
     }
     let watch = under_test.watch();
     let workload = Arc::new(Mixed::new(

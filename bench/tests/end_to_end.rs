@@ -49,7 +49,7 @@ async fn a_tiny_storm_sells_out_exactly_and_every_acknowledgement_is_stored() {
     let target = Target::resolve(&service.url).await.unwrap();
     api::wait_ready(&target, Duration::from_secs(60)).await.unwrap();
     let mut admin = Conn::new(&target);
-    let event = api::create_event(&mut admin, &credentials, "e2e storm", 500, 4, 8).await.unwrap();
+    let event = api::create_event(&mut admin, &credentials, "e2e storm", 500, 4, 8, 0).await.unwrap();
 
     let config = StormConfig {
         event: event.id,

@@ -198,11 +198,11 @@ pub async fn run_case(
     let target = cluster.target().await?;
     let mut admin = Conn::new(&cluster.replica_target(0).await?);
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
-    let event = api::create_event(&mut admin, credentials, &format!("faults-{}", case.name()), seats, MAX_QUANTITY, 8)
+    let event = api::create_event(&mut admin, credentials, &format!("faults-{}", case.name()), seats, MAX_QUANTITY, 8, 0)
         .await?;
     let holds = if case == Case::R5 {
         let hold_event =
-            api::create_event_holding(&mut admin, credentials, "faults-holds", 1_000_000, 1, 1, 1).await?;
+            api::create_event(&mut admin, credentials, "faults-holds", 1_000_000, 1, 1, 1).await?;
         Some((hold_event, HoldTraffic::start(target.clone(), credentials.clone(), hold_event.id, &run)))
     } else {
         None

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{bail, Context};
 
 /// How long the operator may take to announce its metrics address.
 const START_LIMIT: Duration = Duration::from_secs(60);
@@ -112,25 +112,9 @@ fn metrics_addr(line: &str) -> Option<String> {
     (entry["fields"]["message"] == STARTING).then(|| entry["fields"]["addr"].as_str().map(str::to_owned)).flatten()
 }
 
-/// Finds the operator binary: `explicit` if given, else `ticketing-operator` beside the current executable (or one
-/// directory up, where test executables live in `deps/`), as [`crate::service_proc::locate_binary`] finds the service.
+/// Finds the operator binary: `explicit` if given, else `ticketing-operator` beside this executable.
 pub fn locate_operator(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(path) = explicit {
-        return path.is_file().then(|| path.to_path_buf()).ok_or_else(|| anyhow!("{} is not a file", path.display()));
-    }
-    let exe = std::env::current_exe().context("locating the current executable")?;
-    let candidates: Vec<PathBuf> = exe
-        .ancestors()
-        .skip(1)
-        .take(2)
-        .map(|dir| dir.join(format!("ticketing-operator{}", std::env::consts::EXE_SUFFIX)))
-        .collect();
-    candidates.iter().find(|path| path.is_file()).cloned().ok_or_else(|| {
-        anyhow!(
-            "ticketing-operator not found at {candidates:?}; build it with `cargo build -p ticketing-operator` in the \
-             same profile and target dir, or pass --operator-bin PATH"
-        )
-    })
+    crate::service_proc::locate_program("ticketing-operator", explicit, "--operator-bin")
 }
 
 #[cfg(test)]

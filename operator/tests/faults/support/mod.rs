@@ -8,16 +8,16 @@ pub mod operator;
 #[allow(dead_code)]
 #[path = "../../cluster/support/service.rs"]
 pub mod service;
+// The CRD install and the polling loop of the cluster tests, shared rather than copied.
+#[path = "../../cluster/support/kube_wait.rs"]
+pub mod kube_wait;
 
 use std::future::Future;
 use std::ops::Deref;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::conditions;
-use kube::runtime::wait::await_condition;
+use anyhow::Result;
+use kube::api::Api;
 use ticketing_crds::TicketEvent;
 use ticketing_testkit::control_plane::ControlPlane;
 use tokio::sync::{Mutex, MutexGuard};
@@ -31,24 +31,12 @@ pub const DEADLINE: Duration = Duration::from_secs(120);
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 /// Polls `probe` until it returns `Some`, failing with `what` after [`DEADLINE`].
-pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> Result<T>
+pub async fn eventually<T, F, Fut>(what: &str, probe: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>>>,
 {
-    let deadline = Instant::now() + DEADLINE;
-    let mut last_error = None;
-    loop {
-        match probe().await {
-            Ok(Some(value)) => return Ok(value),
-            Ok(None) => {}
-            Err(e) => last_error = Some(e),
-        }
-        if Instant::now() > deadline {
-            bail!("timed out waiting for {what} (last error: {last_error:?})");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    kube_wait::poll(what, DEADLINE, probe).await
 }
 
 /// The control plane a test runs on.
@@ -111,16 +99,7 @@ impl Fixture {
 
     /// Installs the CRD (idempotently), creates the namespace and starts the service.
     async fn set_up(control_plane: Cluster, prefix: &str, serial: MutexGuard<'static, ()>) -> Result<Self> {
-        let crd: CustomResourceDefinition = serde_yaml::from_str(&std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../crds/ticketevents.yaml"
-        ))?)?;
-        let crds: Api<CustomResourceDefinition> = Api::all(control_plane.client());
-        let name = crd.metadata.name.clone().context("the CRD has a name")?;
-        crds.patch(&name, &PatchParams::apply("ticketing-operator-tests").force(), &Patch::Apply(&crd)).await?;
-        tokio::time::timeout(DEADLINE, await_condition(crds, &name, conditions::is_crd_established()))
-            .await
-            .context("the CRD was not established in time")??;
+        kube_wait::install_crd(&control_plane, DEADLINE).await?;
         let namespace = control_plane.namespace(prefix).await?;
         let service = ReservationService::start().await?;
         Ok(Self { control_plane, namespace, service, dir: tempdir::Dir::new()?, _serial: serial })
