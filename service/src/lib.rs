@@ -76,7 +76,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<AppState> {
     let lease = lease::Lease::new("hold-sweeper", args.redis_url.as_deref(), &args.redis_key_prefix, sweep_interval * 5)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(sweeper::run(db.clone(), lease, engine.clone(), cache.clone(), sweep_interval, stopped));
-    Ok(AppState {
+    Ok(AppState::new(http::Shared {
         engine,
         background: Arc::new(http::Background::new(stop, sweeper)),
         limits: Arc::new(http::limits::Limits::new(
@@ -91,7 +91,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<AppState> {
         auth: Arc::new(auth),
         event_scope: args.event_scope,
         metrics,
-    })
+    }))
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes the requests in flight.

@@ -5,12 +5,14 @@
 //! address of `X-Forwarded-For` that is not itself a trusted proxy, so a client cannot choose its own address by
 //! sending the header. Buckets live in this process; with several replicas each enforces its own share.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -27,16 +29,15 @@ pub struct Quota {
 /// The limits of one process.
 #[derive(Debug)]
 pub struct Limits {
-    per_buyer: Option<Buckets>,
-    per_address: Option<Buckets>,
+    per_buyer: Option<Buckets<String>>,
+    per_address: Option<Buckets<IpAddr>>,
     trusted_proxies: Vec<Cidr>,
     pub request_timeout: Duration,
 }
 
 impl Limits {
     pub fn new(per_buyer: Quota, per_address: Quota, trusted_proxies: Vec<Cidr>, request_timeout: Duration) -> Self {
-        let buckets = |quota: Quota| (quota.per_second > 0.0).then(|| Buckets::new(quota));
-        Self { per_buyer: buckets(per_buyer), per_address: buckets(per_address), trusted_proxies, request_timeout }
+        Self { per_buyer: Buckets::enabled(per_buyer), per_address: Buckets::enabled(per_address), trusted_proxies, request_timeout }
     }
 
     /// Takes one token for `buyer`, or says how long to wait.
@@ -68,20 +69,25 @@ impl Limits {
 
 /// Token buckets by key.
 #[derive(Debug)]
-struct Buckets {
+struct Buckets<K> {
     quota: Quota,
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    buckets: Mutex<HashMap<K, (f64, Instant)>>,
 }
 
 /// Past this many keys, idle buckets (full again) are dropped.
 const MAX_KEYS: usize = 100_000;
 
-impl Buckets {
-    fn new(quota: Quota) -> Self {
-        Self { quota, buckets: Mutex::new(HashMap::new()) }
+impl<K: Hash + Eq> Buckets<K> {
+    /// Buckets for `quota`, or none if its rate is zero (the limit is off).
+    fn enabled(quota: Quota) -> Option<Self> {
+        (quota.per_second > 0.0).then(|| Self { quota, buckets: Mutex::new(HashMap::new()) })
     }
 
-    fn take(&self, key: &str) -> Result<(), ApiError> {
+    fn take<Q>(&self, key: &Q) -> Result<(), ApiError>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() > MAX_KEYS {
@@ -142,8 +148,9 @@ fn prefix_match(network: u128, address: u128, prefix: u8) -> bool {
     network & mask == address & mask
 }
 
-/// Middleware: the request head size limit (431 `headers_too_large`), the per-address limit and the request timeout.
-pub async fn enforce(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Runs the request under the head size limit (431 `headers_too_large`), the per-address limit and the request
+/// timeout.
+pub async fn enforce(state: &AppState, request: Request, next: Next) -> Response {
     let head_limit = state.connection.max_header_bytes;
     if head_size(&request) > head_limit {
         return ApiError::HeadersTooLarge(head_limit).into_response();
@@ -154,7 +161,7 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
         if let Some(peer) = peer {
             let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
             let client = limits.client_address(peer, forwarded);
-            if let Err(error) = buckets.take(&client.to_string()) {
+            if let Err(error) = buckets.take(&client) {
                 return error.into_response();
             }
         }
