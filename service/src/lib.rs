@@ -112,6 +112,7 @@ pub fn metrics_handle() -> PrometheusHandle {
             let sizes = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0];
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full("http_request_duration_seconds".into()), &seconds)
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full("ticketing_batch_seconds".into()), &seconds))
                 .and_then(|b| b.set_buckets_for_metric(Matcher::Full("ticketing_batch_size".into()), &sizes));
             match builder.and_then(|b| b.install_recorder()) {
                 Ok(handle) => handle,

@@ -190,7 +190,9 @@ impl WriterTask {
         let mut script = Script::new(dialect);
         script.begin();
         let reads = Reads::push(&mut script, dialect, self.event_id, requests, changes, now_millis());
+        let started = Instant::now();
         let answers = held.run(&script).await;
+        metrics::histogram!("ticketing_batch_seconds", "phase" => "reads").record(started.elapsed().as_secs_f64());
         if let Some(locked) = locked.take() {
             let _ = locked.send(());
         }
@@ -219,7 +221,9 @@ impl WriterTask {
         };
         let mut script = Script::new(dialect);
         let writes = decided.push_writes(&mut script, self.event_id, now);
+        let started = Instant::now();
         let answers = held.run(&script).await;
+        metrics::histogram!("ticketing_batch_seconds", "phase" => "writes").record(started.elapsed().as_secs_f64());
         if let Some(error) = answers.error {
             return Err(error);
         }
