@@ -9,7 +9,9 @@ use ticketing_service::config::{Cli, Command, LogFormat, ServeArgs};
 use ticketing_service::store::{Db, PoolSizes};
 
 /// mimalloc instead of glibc malloc: a profile of the storm showed malloc and free at about a quarter of the
-/// service's CPU time.
+/// service's CPU time. The 2.x line (the crate's `v2` feature) gives freed memory back after 10 ms; 3.x waits a
+/// second, which kept the storm's churn resident: peak RSS 90 MB on MariaDB and 117-137 MB on SQLite with 3.x,
+/// 64 MB and 87 MB with 2.x, at the same throughput.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
