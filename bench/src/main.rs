@@ -21,6 +21,12 @@ use ticketing_bench::service_proc::{locate_binary, Backend};
 use ticketing_bench::suite::{run_suite, Sizes, Source, SuiteConfig};
 use ticketing_bench::{faults, operator_scale, plot, report};
 
+/// mimalloc, as in the service: a profile of the storm showed glibc's malloc and free at about a sixth of the
+/// generator's CPU, which the generator takes from the two cores it shares with the service and the database (the
+/// in-process ceiling server uses it too, so both sides of every ratio get the same allocator).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ticketing-bench",

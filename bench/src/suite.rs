@@ -125,7 +125,7 @@ impl UnderTest {
         if let Some(pid) = self.pid {
             reset_peak_rss(pid);
         }
-        Watch { cpu: self.pid.and_then(cpu_seconds), since: std::time::Instant::now() }
+        Watch { cpu: self.pid.and_then(cpu_seconds), generator: generator_cpu(), since: std::time::Instant::now() }
     }
 
     /// Fills the row's peak RSS and CPU use since `watch`.
@@ -133,6 +133,7 @@ impl UnderTest {
         row.peak_rss_mb = self.pid.and_then(peak_rss_mb);
         let used = self.pid.and_then(cpu_seconds).zip(watch.cpu).map(|(now, then)| now - then);
         row.service_cpu_cores = used.map(|seconds| seconds / watch.since.elapsed().as_secs_f64().max(1e-3));
+        row.generator_cpu_cores = watch.generator_cores();
     }
 
     async fn admin_conn(&self) -> Conn {
@@ -148,10 +149,24 @@ impl UnderTest {
     }
 }
 
-/// The service's CPU time when a scenario started.
+/// The service's and the generator's CPU time when a scenario started.
 struct Watch {
     cpu: Option<f64>,
+    generator: Option<f64>,
     since: std::time::Instant,
+}
+
+impl Watch {
+    /// Cores this process used on average since the watch began.
+    fn generator_cores(&self) -> Option<f64> {
+        let used = generator_cpu().zip(self.generator).map(|(now, then)| now - then)?;
+        Some(used / self.since.elapsed().as_secs_f64().max(1e-3))
+    }
+}
+
+/// CPU time this load generator's process has used so far, in seconds.
+fn generator_cpu() -> Option<f64> {
+    cpu_seconds(std::process::id())
 }
 
 /// Runs the whole suite and returns its rows (ceiling first); the ratios are not yet applied.
@@ -220,11 +235,13 @@ async fn attach(process: &ServiceProcess, config: &SuiteConfig) -> anyhow::Resul
 async fn measure_ceiling(sizes: &Sizes) -> anyhow::Result<Row> {
     let server = ceiling::start()?;
     let target = Target::resolve(&server.url).await?;
+    let watch = Watch { cpu: None, generator: generator_cpu(), since: std::time::Instant::now() };
     let workload = Arc::new(TrivialGet { path: ceiling::PATH, errors: ErrorCounts::default() });
     let measured =
         run_closed(CEILING, &target, sizes.connections, Length::For(sizes.ceiling), workload.clone()).await?;
     drop(server);
     let mut row = Row::new(CEILING, "in-process", "closed", sizes.connections, &measured);
+    row.generator_cpu_cores = watch.generator_cores();
     row.errors = workload.errors.snapshot();
     Ok(row)
 }
@@ -279,6 +296,7 @@ async fn storm(under_test: &UnderTest, sizes: &Sizes, name: &str) -> anyhow::Res
     let outcome = run_storm(&under_test.target, &under_test.credentials, &config).await?;
     let mut row = Row::new(name, &under_test.backend, "closed", sizes.connections, &outcome.measured);
     under_test.record_resources(&watch, &mut row);
+    row.seats_per_sec = Some(outcome.seats_acknowledged as f64 / outcome.measured.elapsed_secs.max(1e-3));
     row.mean_batch_size = api::mean_batch_size(&before, &under_test.scrape(name).await?);
     row.errors = outcome.errors.clone();
     let expect = Expectations {
