@@ -217,12 +217,16 @@ start_cluster() {
   write_kubeconfig "https://127.0.0.1:$apiserver_port"
 
   log "starting kube-controller-manager, kube-scheduler and kwok"
+  # Client rate limits above the upstream defaults (20 QPS / burst 30 for the controller manager, 50 / 100 for the
+  # scheduler): with them, creating the ReplicaSets and pods of hundreds of Deployments at once waited on the
+  # built-in controllers' own throttle, and the operator scale run measured that throttle more than the operator
+  # (300 TicketEvents: 73.3 s to steady state with the defaults, 34.8 s with these).
   start_component kube-controller-manager --kubeconfig="$DIR/kubeconfig" --leader-elect=false --secure-port=0 \
     --controllers="$(IFS=,; printf '%s' "${CONTROLLERS[*]}")" \
     --service-account-private-key-file="$DIR/pki/service-account.key" --root-ca-file="$DIR/pki/apiserver.crt" \
-    --use-service-account-credentials=false --profiling=false
+    --use-service-account-credentials=false --profiling=false --kube-api-qps=200 --kube-api-burst=400
   start_component kube-scheduler --kubeconfig="$DIR/kubeconfig" --leader-elect=false --secure-port=0 \
-    --profiling=false
+    --profiling=false --kube-api-qps=200 --kube-api-burst=400
   for stage in "$KWOK_STAGES_DIR"/*.yaml; do stages+=("--config=$stage"); done
   start_component kwok --kubeconfig="$DIR/kubeconfig" --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
