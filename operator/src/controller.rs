@@ -12,12 +12,12 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::Api;
+use kube::api::{Api, PartialObjectMeta};
 use kube::Client;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::utils::Backoff as TriggerBackoff;
-use kube::runtime::{watcher, Controller, WatchStreamExt};
+use kube::runtime::{reflector, watcher, Controller, WatchStreamExt};
 use ticketing_crds::TicketEvent;
 use tokio::sync::oneshot;
 
@@ -26,6 +26,7 @@ use crate::children::MANAGER;
 use crate::error::Error;
 use crate::http::Health;
 use crate::reconcile::{reconcile, Context};
+use crate::triggers::{changes, relevant};
 
 /// The most reconciles running at once. Each holds a connection to the API server and one to the admin API (HTTP/1,
 /// one request per connection at a time), so without a bound a thousand new TicketEvents opened a thousand
@@ -105,14 +106,23 @@ pub async fn run_controller(
 ) {
     let namespace = ctx.config.watch_namespace.as_deref();
     let owned = watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
-    let controller = Controller::new(api::<TicketEvent>(&ctx.client, namespace), watcher::Config::default())
+    // Each watch passes on only the changes a reconcile acts on (see the triggers module).
+    let (store, writer) = reflector::store();
+    let events = reflector(writer, watcher(api::<TicketEvent>(&ctx.client, namespace), watcher::Config::default()));
+    let controller = Controller::for_stream(changes(events, relevant::ticket_event), store)
         .with_config(ControllerConfig::default().concurrency(MAX_CONCURRENT_RECONCILES))
-        .owns(api::<ConfigMap>(&ctx.client, namespace), owned.clone())
-        .owns(api::<Deployment>(&ctx.client, namespace), owned.clone())
-        .owns(api::<Service>(&ctx.client, namespace), owned.clone())
-        .owns(api::<HorizontalPodAutoscaler>(&ctx.client, namespace), owned.clone())
-        .owns(api::<PodDisruptionBudget>(&ctx.client, namespace), owned.clone())
-        .owns(api::<Ingress>(&ctx.client, namespace), owned)
+        .owns_stream(changes(watcher(metadata_api::<ConfigMap>(&ctx.client, namespace), owned.clone()), relevant::spec_version))
+        .owns_stream(changes(watcher(api::<Deployment>(&ctx.client, namespace), owned.clone()), relevant::deployment))
+        .owns_stream(changes(watcher(metadata_api::<Service>(&ctx.client, namespace), owned.clone()), relevant::spec_version))
+        .owns_stream(changes(
+            watcher(metadata_api::<HorizontalPodAutoscaler>(&ctx.client, namespace), owned.clone()),
+            relevant::spec_version,
+        ))
+        .owns_stream(changes(
+            watcher(metadata_api::<PodDisruptionBudget>(&ctx.client, namespace), owned.clone()),
+            relevant::spec_version,
+        ))
+        .owns_stream(changes(watcher(metadata_api::<Ingress>(&ctx.client, namespace), owned), relevant::spec_version))
         .trigger_backoff(WatchBackoff::default())
         .reconcile_all_on(reconcile_all)
         .graceful_shutdown_on(async move {
@@ -162,6 +172,14 @@ pub async fn run_controller(
         .await;
     sync_watch.abort();
     health.synced.store(false, Ordering::SeqCst);
+}
+
+/// The metadata-only API of kind `K` in `namespace`, or in every namespace: its watches carry no spec or status.
+fn metadata_api<K: Child>(client: &Client, namespace: Option<&str>) -> Api<PartialObjectMeta<K>> {
+    match namespace {
+        Some(namespace) => Api::namespaced(client.clone(), namespace),
+        None => Api::all(client.clone()),
+    }
 }
 
 /// The API of kind `K` in `namespace`, or in every namespace.

@@ -30,6 +30,7 @@ pub mod schedule;
 pub mod service_api;
 pub mod status;
 pub mod telemetry;
+pub mod triggers;
 pub mod validate;
 
 #[cfg(test)]
