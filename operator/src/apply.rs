@@ -1,7 +1,9 @@
 //! The apply and prune stages: server-side apply of every built child under one field manager, then deletion of
 //! the children this event owns that the build no longer produces.
 
+use std::collections::HashMap;
 use std::fmt::Debug;
+use std::sync::Mutex;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -40,6 +42,40 @@ pub async fn apply_all(client: &Client, children: &Children) -> Result<Deploymen
         apply(client, ingress).await?;
     }
     Ok(deployment)
+}
+
+/// The generation of each TicketEvent whose children this process has pruned. What the build produces depends only
+/// on the spec (the generation) and the operator's configuration (fixed for the process), so once a generation is
+/// pruned the six list calls of another prune would find nothing: prune runs once per generation per process.
+#[derive(Debug, Default)]
+pub struct PruneMemo {
+    pruned: Mutex<HashMap<String, i64>>,
+}
+
+impl PruneMemo {
+    /// Whether `event`'s current generation still has to be pruned.
+    pub fn is_due(&self, event: &TicketEvent) -> bool {
+        let (Some(uid), Some(generation)) = (event.uid(), event.metadata.generation) else { return true };
+        self.lock().get(&uid) != Some(&generation)
+    }
+
+    /// Notes that `event`'s current generation has been pruned.
+    pub fn record(&self, event: &TicketEvent) {
+        if let (Some(uid), Some(generation)) = (event.uid(), event.metadata.generation) {
+            self.lock().insert(uid, generation);
+        }
+    }
+
+    /// Forgets `event` (it is going away).
+    pub fn forget(&self, event: &TicketEvent) {
+        if let Some(uid) = event.uid() {
+            self.lock().remove(&uid);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+        self.pruned.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// Deletes the children of `event` that `children` no longer holds; returns `Kind/name` of each one deleted.

@@ -91,6 +91,7 @@ pub async fn run(
         clock: operator.clock,
         recorder: Recorder::new(operator.client.clone(), reporter),
         metrics: metrics::Metrics::default(),
+        pruned: Default::default(),
     });
     let reconcile_all = operator.reconcile_all;
     let led = leader::lead(operator.client, &operator.lease, shutdown, health.clone(), |stop| {

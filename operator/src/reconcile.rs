@@ -19,7 +19,7 @@ use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
 use ticketing_crds::{Phase, Seats, TicketEvent, TicketEventStatus};
 
-use crate::apply::{apply_all, prune};
+use crate::apply::{apply_all, prune, PruneMemo};
 use crate::children::{build, BuildInput, MANAGER};
 use crate::clock::Clock;
 use crate::config::OperatorConfig;
@@ -50,6 +50,8 @@ pub struct Context {
     pub recorder: Recorder,
     /// The operator's metrics.
     pub metrics: Metrics,
+    /// The generations already pruned.
+    pub pruned: PruneMemo,
 }
 
 /// Reconciles one TicketEvent: the pipeline when it lives, the clean-up when it is being deleted.
@@ -105,9 +107,16 @@ async fn run_pipeline(event: &TicketEvent, ctx: &Context) -> Result<Action, Erro
         Ok(deployment) => deployment,
         Err(e) => return degrade(event, ctx, "ApplyFailed", e, now).await,
     };
-    let pruned = match prune(&ctx.client, event, &children).await {
-        Ok(pruned) => pruned,
-        Err(e) => return degrade(event, ctx, "PruneFailed", e, now).await,
+    let pruned = if ctx.pruned.is_due(event) {
+        match prune(&ctx.client, event, &children).await {
+            Ok(pruned) => {
+                ctx.pruned.record(event);
+                pruned
+            }
+            Err(e) => return degrade(event, ctx, "PruneFailed", e, now).await,
+        }
+    } else {
+        Vec::new()
     };
     for pruned in pruned {
         publish(ctx, event, EventType::Normal, "ChildPruned", format!("deleted {pruned}, no longer built")).await;
@@ -241,6 +250,7 @@ async fn announce(event: &TicketEvent, ctx: &Context, previous: &TicketEventStat
 /// The clean-up before deletion: closes the sale, so no pod takes reservations for a deleted event.
 async fn close_sale(event: &TicketEvent, ctx: &Context) -> Result<Action, Error> {
     ctx.metrics.phase(event, None);
+    ctx.pruned.forget(event);
     if let Some(id) = event.status.as_ref().and_then(|s| s.event_id) {
         match ctx.service_api.close(id).await {
             Ok(_) => {}
