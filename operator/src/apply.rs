@@ -1,11 +1,11 @@
-//! The apply and prune stages: server-side apply of every built child under one field manager, then deletion of
-//! the children this event owns that the build no longer produces.
+//! The apply and prune stages: server-side apply of every built child that changed (see the ledger module) under one
+//! field manager, then deletion of the children this event owns that the build no longer produces.
 
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::Mutex;
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::networking::v1::Ingress;
@@ -19,6 +19,7 @@ use ticketing_crds::TicketEvent;
 
 use crate::children::{children_selector, Children, MANAGER};
 use crate::error::Error;
+use crate::ledger::ChildLedger;
 
 /// A namespaced Kubernetes object type the operator applies.
 pub trait Child:
@@ -31,17 +32,31 @@ impl<K> Child for K where
 {
 }
 
-/// Applies every child and returns the Deployment as the API server now has it (with its status).
-pub async fn apply_all(client: &Client, children: &Children) -> Result<Deployment, Error> {
-    apply(client, &children.config_map).await?;
-    let deployment = apply(client, &children.deployment).await?;
-    apply(client, &children.service).await?;
-    apply(client, &children.hpa).await?;
-    apply(client, &children.pdb).await?;
+/// Applies every child that is not already current in `ledger` and returns the Deployment's status (from the apply's
+/// answer, or from the ledger when the Deployment was current).
+pub async fn apply_all(client: &Client, ledger: &ChildLedger, children: &Children) -> Result<Option<DeploymentStatus>, Error> {
+    apply_if_changed(client, ledger, &children.config_map).await?;
+    let applied = apply_if_changed(client, ledger, &children.deployment).await?;
+    apply_if_changed(client, ledger, &children.service).await?;
+    apply_if_changed(client, ledger, &children.hpa).await?;
+    apply_if_changed(client, ledger, &children.pdb).await?;
     if let Some(ingress) = &children.ingress {
-        apply(client, ingress).await?;
+        apply_if_changed(client, ledger, ingress).await?;
     }
-    Ok(deployment)
+    Ok(match applied {
+        Some(deployment) => deployment.status,
+        None => ledger.deployment_status(&children.deployment),
+    })
+}
+
+/// Applies `desired` unless the ledger says it is current; returns what the API server answered, if applied.
+async fn apply_if_changed<K: Child>(client: &Client, ledger: &ChildLedger, desired: &K) -> Result<Option<K>, Error> {
+    if ledger.is_current(desired) {
+        return Ok(None);
+    }
+    let returned = apply(client, desired).await?;
+    ledger.applied(desired, &returned);
+    Ok(Some(returned))
 }
 
 /// The generation of each TicketEvent whose children this process has pruned. What the build produces depends only

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
@@ -111,18 +111,12 @@ pub async fn run_controller(
     let events = reflector(writer, watcher(api::<TicketEvent>(&ctx.client, namespace), watcher::Config::default()));
     let controller = Controller::for_stream(changes(events, relevant::ticket_event), store)
         .with_config(ControllerConfig::default().concurrency(MAX_CONCURRENT_RECONCILES))
-        .owns_stream(changes(watcher(metadata_api::<ConfigMap>(&ctx.client, namespace), owned.clone()), relevant::spec_version))
-        .owns_stream(changes(watcher(api::<Deployment>(&ctx.client, namespace), owned.clone()), relevant::deployment))
-        .owns_stream(changes(watcher(metadata_api::<Service>(&ctx.client, namespace), owned.clone()), relevant::spec_version))
-        .owns_stream(changes(
-            watcher(metadata_api::<HorizontalPodAutoscaler>(&ctx.client, namespace), owned.clone()),
-            relevant::spec_version,
-        ))
-        .owns_stream(changes(
-            watcher(metadata_api::<PodDisruptionBudget>(&ctx.client, namespace), owned.clone()),
-            relevant::spec_version,
-        ))
-        .owns_stream(changes(watcher(metadata_api::<Ingress>(&ctx.client, namespace), owned), relevant::spec_version))
+        .owns_stream(changes(children::<ConfigMap>(&ctx, &owned), relevant::spec_version))
+        .owns_stream(changes(deployments(&ctx, &owned), relevant::deployment))
+        .owns_stream(changes(children::<Service>(&ctx, &owned), relevant::spec_version))
+        .owns_stream(changes(children::<HorizontalPodAutoscaler>(&ctx, &owned), relevant::spec_version))
+        .owns_stream(changes(children::<PodDisruptionBudget>(&ctx, &owned), relevant::spec_version))
+        .owns_stream(changes(children::<Ingress>(&ctx, &owned), relevant::spec_version))
         .trigger_backoff(WatchBackoff::default())
         .reconcile_all_on(reconcile_all)
         .graceful_shutdown_on(async move {
@@ -172,6 +166,27 @@ pub async fn run_controller(
         .await;
     sync_watch.abort();
     health.synced.store(false, Ordering::SeqCst);
+}
+
+/// The metadata-only watch of the children of kind `K` (no spec or status), feeding the ledger.
+fn children<K: Child + Send + Sync + 'static>(
+    ctx: &Arc<Context>,
+    owned: &watcher::Config,
+) -> impl Stream<Item = Result<watcher::Event<PartialObjectMeta<K>>, watcher::Error>> + Send + 'static {
+    let namespace = ctx.config.watch_namespace.as_deref();
+    let ledger = ctx.clone();
+    watcher(metadata_api::<K>(&ctx.client, namespace), owned.clone()).inspect_ok(move |event| ledger.ledger.observe(event))
+}
+
+/// The watch of the Deployments (with their status), feeding the ledger.
+fn deployments(
+    ctx: &Arc<Context>,
+    owned: &watcher::Config,
+) -> impl Stream<Item = Result<watcher::Event<Deployment>, watcher::Error>> + Send + 'static {
+    let namespace = ctx.config.watch_namespace.as_deref();
+    let ledger = ctx.clone();
+    watcher(api::<Deployment>(&ctx.client, namespace), owned.clone())
+        .inspect_ok(move |event| ledger.ledger.observe_deployment(event))
 }
 
 /// The metadata-only API of kind `K` in `namespace`, or in every namespace: its watches carry no spec or status.

@@ -22,6 +22,7 @@ pub mod config;
 pub mod controller;
 pub mod error;
 pub mod http;
+pub mod ledger;
 pub mod leader;
 pub mod metrics;
 pub mod rbac;
@@ -92,6 +93,7 @@ pub async fn run(
         recorder: Recorder::new(operator.client.clone(), reporter),
         metrics: metrics::Metrics::default(),
         pruned: Default::default(),
+        ledger: Default::default(),
     });
     let reconcile_all = operator.reconcile_all;
     let led = leader::lead(operator.client, &operator.lease, shutdown, health.clone(), |stop| {

@@ -2,7 +2,9 @@
 //!
 //! ```text
 //!  validate ─> ensure event in DB ─> build ─> apply ─> prune ─> status
-//!  (pure)      (admin API)           (pure)   (SSA)    (delete)  (status subresource, Kubernetes Events)
+//!  (pure)      (admin API)           (pure)   (SSA of   (delete, (status subresource, Kubernetes Events)
+//!                                             changed   once per
+//!                                             children) generation)
 //! ```
 //! A finalizer wraps the pipeline: on deletion the sale is closed through the admin API, and the children then go
 //! with the TicketEvent through their owner references.
@@ -23,6 +25,7 @@ use crate::apply::{apply_all, prune, PruneMemo};
 use crate::children::{build, BuildInput, MANAGER};
 use crate::clock::Clock;
 use crate::config::OperatorConfig;
+use crate::ledger::ChildLedger;
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::schedule::{decide, SaleState};
@@ -52,6 +55,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// The generations already pruned.
     pub pruned: PruneMemo,
+    /// What was last applied to each child and last seen of it.
+    pub ledger: ChildLedger,
 }
 
 /// Reconciles one TicketEvent: the pipeline when it lives, the clean-up when it is being deleted.
@@ -103,8 +108,8 @@ async fn run_pipeline(event: &TicketEvent, ctx: &Context) -> Result<Action, Erro
     });
 
     // Apply and prune.
-    let deployment = match apply_all(&ctx.client, &children).await {
-        Ok(deployment) => deployment,
+    let deployment_status = match apply_all(&ctx.client, &ctx.ledger, &children).await {
+        Ok(status) => status,
         Err(e) => return degrade(event, ctx, "ApplyFailed", e, now).await,
     };
     let pruned = if ctx.pruned.is_due(event) {
@@ -127,7 +132,7 @@ async fn run_pipeline(event: &TicketEvent, ctx: &Context) -> Result<Action, Erro
         phase: Some(decision.phase),
         event_id: Some(record.id),
         seats: Some(Seats { total: record.total_seats, sold: record.sold_seats, available: record.available_seats }),
-        deployment: deployment.status,
+        deployment: deployment_status,
         min_replicas: decision.min_replicas,
         problem: None,
     };

@@ -64,6 +64,7 @@ async fn a_reconcile_from_a_stale_copy_leaves_the_newer_status_alone() -> Result
         recorder: Recorder::new(client, Reporter { controller: "ticketing-operator".into(), instance: None }),
         metrics: Metrics::default(),
         pruned: Default::default(),
+        ledger: Default::default(),
     });
 
     let outcome = reconcile(Arc::new(stale), context).await;
