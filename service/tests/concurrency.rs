@@ -167,3 +167,45 @@ async fn a_cancel_sent_twenty_times_restores_seats_once() {
     let (available, seats, rows) = app.check_conservation(event).await;
     assert_eq!((available, seats, rows), (10, 0, 0));
 }
+
+/// After the sell-out, keyed requests (which the hint cannot answer: a key may belong to a booking to replay) are
+/// decided on a snapshot without the row lock, with the answers a locked batch gives: the retry of a booking is
+/// replayed, a changed payload under its key is refused, a new key gets sold_out and stays unused, and seats a
+/// cancel gives back go to the next buyer through the lock again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn after_the_sell_out_keyed_requests_are_decided_on_a_snapshot_with_the_same_answers() {
+    // A long-lived hint, so that every request after the sell-out meets a fresh one and takes the snapshot path.
+    let app = TestApp::spawn_with(Options { hint_ttl_ms: 600_000, ..Options::default() }).await;
+    let event = app.create_event(4, json!({})).await;
+    let booked = app.reserve(event, "alice", 4, Some("alice-1")).await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{:?}", booked.body);
+    let snapshots_before = snapshot_batches(&app).await;
+
+    let replay = app.reserve(event, "alice", 4, Some("alice-1")).await;
+    assert_eq!(replay.status, StatusCode::CREATED, "{:?}", replay.body);
+    assert_eq!(replay.headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(replay.body["data"]["id"], booked.body["data"]["id"]);
+    let reused = app.reserve(event, "alice", 2, Some("alice-1")).await;
+    assert_eq!((reused.status, reused.code()), (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"));
+    let refused = app.reserve(event, "bob", 1, Some("bob-1")).await;
+    assert_eq!((refused.status, refused.code()), (StatusCode::CONFLICT, "sold_out"));
+    assert!(snapshot_batches(&app).await >= snapshots_before + 3, "the three were decided on snapshots");
+
+    let id = booked.body["data"]["id"].as_i64().unwrap();
+    let cancelled = app.call(Method::DELETE, &format!("/api/reservations/{id}"), Some(&TestApp::buyer("alice")), None).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{:?}", cancelled.body);
+    let later = app.reserve(event, "bob", 1, Some("bob-1")).await;
+    assert_eq!(later.status, StatusCode::CREATED, "the refused key was not used up: {:?}", later.body);
+    let (available, seats, _) = app.check_conservation(event).await;
+    assert_eq!((available, seats), (3, 1));
+}
+
+/// `ticketing_snapshot_batches_total` from the app's `/metrics` (the recorder is shared by the tests of this binary,
+/// so only increases are meaningful).
+async fn snapshot_batches(app: &TestApp) -> u64 {
+    let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("ticketing_snapshot_batches_total "))
+        .map_or(0, |value| value.trim().parse::<f64>().unwrap() as u64)
+}

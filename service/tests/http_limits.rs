@@ -22,16 +22,7 @@ use tokio::net::TcpStream;
 const PATIENCE: Duration = Duration::from_secs(15);
 
 async fn spawn(connection: ConnectionArgs) -> TestApp {
-    let options = Options {
-        storage: Storage::Sqlite,
-        redis_url: None,
-        event_scope: None,
-        queue_depth: 20_000,
-        rate_limit_per_buyer: 0.0,
-        rate_limit_per_address: 0.0,
-        connection,
-    };
-    TestApp::spawn_with(options).await
+    TestApp::spawn_with(Options { storage: Storage::Sqlite, redis_url: None, connection, ..Options::default() }).await
 }
 
 fn address(app: &TestApp) -> SocketAddr {

@@ -76,8 +76,8 @@ pub struct Read {
 }
 
 impl Reads {
-    /// Appends the reads of a batch to `script`, inside the transaction it has begun. (On SQLite the read takes no
-    /// row lock: the transaction holds the database's write lock.)
+    /// Appends the reads of a batch to `script`, inside the transaction it has begun; with `lock`, the event's row
+    /// is read `FOR UPDATE`. (On SQLite the read takes no row lock: the transaction holds the database's write lock.)
     pub fn push(
         script: &mut Script,
         dialect: Dialect,
@@ -85,6 +85,7 @@ impl Reads {
         reserves: &[&ReservationRequest],
         changes: &[Change],
         now: Millis,
+        lock: bool,
     ) -> Self {
         script
             .push(
@@ -92,7 +93,7 @@ impl Reads {
                  hold_seconds FROM events WHERE id = ",
             )
             .int(event_id)
-            .push(dialect.for_update());
+            .push(if lock { dialect.for_update() } else { "" });
         let lock = script.end();
         let changes = changes.iter().map(|change| change_statements(script, event_id, change, now)).collect();
         let keyed: Vec<(&str, &str)> = reserves
@@ -267,6 +268,11 @@ impl Decided {
         }
         let available_after = inventory.available - taken;
         Ok(Self { results, change_results, booked, delta: taken - restored, available_after })
+    }
+
+    /// Whether the batch books nothing and changes no reservation (every request refused or replayed).
+    pub fn books_nothing(&self) -> bool {
+        self.booked.is_empty() && self.change_results.is_empty() && self.delta == 0
     }
 
     /// Appends the writes to `script`: the counter, the new reservations, and the end of the transaction (a

@@ -74,6 +74,16 @@ struct Hint {
     refreshed_at: AtomicI64,
 }
 
+impl Hint {
+    /// The seats left at the last commit, if that commit is younger than `ttl`.
+    fn fresh(&self, epoch: Instant, ttl: Duration) -> Option<i64> {
+        let now = i64::try_from(epoch.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let age = now.checked_sub(self.refreshed_at.load(Ordering::Acquire))?;
+        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        (0..ttl).contains(&age).then(|| self.available.load(Ordering::Acquire))
+    }
+}
+
 enum Job {
     Reserve(ReservationRequest, oneshot::Sender<Result<Booked, ApiError>>),
     Change(Change, oneshot::Sender<Result<Reservation, ApiError>>),
@@ -96,7 +106,7 @@ impl Engine {
     pub async fn reserve(&self, request: ReservationRequest) -> Result<Booked, ApiError> {
         let writer = self.writer(request.event_id).await?;
         if request.idempotency_key.is_none() {
-            if let Some(available) = self.fresh_hint(&writer.hint) {
+            if let Some(available) = writer.hint.fresh(self.epoch, self.config.hint_ttl) {
                 if available < request.quantity {
                     metrics::counter!("ticketing_sold_out_answers_total", "path" => "hint").increment(1);
                     return Err(ApiError::SoldOut { available, requested: request.quantity });
@@ -146,16 +156,6 @@ impl Engine {
         })
     }
 
-    fn fresh_hint(&self, hint: &Hint) -> Option<i64> {
-        let age = self.now_ms().checked_sub(hint.refreshed_at.load(Ordering::Acquire))?;
-        let ttl = i64::try_from(self.config.hint_ttl.as_millis()).unwrap_or(i64::MAX);
-        (0..ttl).contains(&age).then(|| hint.available.load(Ordering::Acquire))
-    }
-
-    fn now_ms(&self) -> i64 {
-        i64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(i64::MAX)
-    }
-
     /// The writer of `event_id`, started on first use once the event is known to exist.
     async fn writer(&self, event_id: i64) -> Result<Writer, ApiError> {
         if let Some(writer) = self.live_writer(event_id) {
@@ -180,6 +180,7 @@ impl Engine {
             hint,
             on_commit: self.on_commit.clone(),
             epoch: self.epoch,
+            hint_ttl: self.config.hint_ttl,
             locks_taken: AtomicU64::new(0),
             hint_from: AtomicU64::new(0),
         };

@@ -18,10 +18,15 @@
 //! room. A busy writer keeps its connections (which saves the pool's liveness check before every batch) and gives
 //! them back once its queue is empty. On SQLite every writer shares the one writing connection, so batches run one
 //! at a time and the connection goes back to the pool after each.
+//!
+//! When the availability hint says that every request of a batch asks for more seats than are left (a sold-out flood
+//! of keyed requests, which the hint cannot answer itself), the batch is first decided on a read-only snapshot
+//! without the row lock, in one round trip ([`WriterTask::snapshot`]); only if that snapshot would book anything does
+//! the batch take the lock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt as _};
 use tokio::sync::{mpsc, oneshot};
@@ -49,6 +54,8 @@ pub(super) struct WriterTask {
     pub hint: Arc<Hint>,
     pub on_commit: OnCommit,
     pub epoch: Instant,
+    /// How long the hint counts as fresh.
+    pub hint_ttl: Duration,
     /// Counts the batches in the order they took the row lock, which is the order they commit in.
     pub locks_taken: AtomicU64,
     /// The lock order of the batch whose result the hint holds.
@@ -87,6 +94,8 @@ impl Jobs {
 enum Outcome {
     /// Committed; with the batch's place in the lock order.
     Committed(Decided, u64),
+    /// Decided on a snapshot without the lock: every request refused or replayed, nothing written.
+    Refused(Decided),
     NoEvent,
     Failed(sqlx::Error),
 }
@@ -127,7 +136,9 @@ impl WriterTask {
                     metrics::histogram!("ticketing_batch_size").record(count as f64);
                     let (locked, lock_taken) = oneshot::channel();
                     locking = Some(lock_taken);
-                    in_flight.push(self.batch(Jobs::new(std::mem::take(&mut received)), idle.pop(), locked));
+                    let jobs = Jobs::new(std::mem::take(&mut received));
+                    let snapshot = in_flight.is_empty() && self.refused_by_hint(&jobs);
+                    in_flight.push(self.batch(jobs, idle.pop(), locked, snapshot));
                 }
                 else => break,
             }
@@ -140,11 +151,44 @@ impl WriterTask {
         pool.num_idle() > 0 || pool.size() < pool.options().get_max_connections()
     }
 
+    /// Whether the hint says every request of `jobs` asks for more seats than are left (on MySQL, with no cancel or
+    /// confirm among them): such a batch is first decided on a snapshot, without the row lock.
+    fn refused_by_hint(&self, jobs: &Jobs) -> bool {
+        let Some(available) = self.hint.fresh(self.epoch, self.hint_ttl) else { return false };
+        self.db.dialect == Dialect::MySql
+            && jobs.changes.is_empty()
+            && !jobs.reserves.is_empty()
+            && jobs.reserves.iter().all(|request| request.quantity > available)
+    }
+
     /// Runs one batch to its end and answers it; `locked` is told once the batch holds the row lock (or gave up).
-    /// Returns the session to keep for the next batch, if it is still good.
-    async fn batch(&self, jobs: Jobs, mut session: Option<Session>, locked: oneshot::Sender<()>) -> Option<Session> {
+    /// With `snapshot`, the batch is first decided on a snapshot (see [`Self::snapshot`]). Returns the session to
+    /// keep for the next batch, if it is still good.
+    async fn batch(
+        &self,
+        jobs: Jobs,
+        mut session: Option<Session>,
+        locked: oneshot::Sender<()>,
+        snapshot: bool,
+    ) -> Option<Session> {
         let mut locked = Some(locked);
         let requests: Vec<&ReservationRequest> = jobs.reserves.iter().collect();
+        if snapshot {
+            match self.snapshot(&mut session, &requests).await {
+                Ok(Some(decided)) => {
+                    metrics::counter!("ticketing_snapshot_batches_total").increment(1);
+                    drop(locked);
+                    drop(requests);
+                    self.answer(jobs, Outcome::Refused(decided));
+                    return session;
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::debug!(event_id = self.event_id, error = %error, "snapshot read failed; deciding under the lock");
+                    session = None;
+                }
+            }
+        }
         let outcome = match self.take_ids(&mut session, requests.len()).await {
             Ok(ids) => {
                 let mut attempt = 1;
@@ -189,7 +233,7 @@ impl WriterTask {
         let held = self.session(session).await?;
         let mut script = Script::new(dialect);
         script.begin();
-        let reads = Reads::push(&mut script, dialect, self.event_id, requests, changes, now_millis());
+        let reads = Reads::push(&mut script, dialect, self.event_id, requests, changes, now_millis(), true);
         let started = Instant::now();
         let answers = held.run(&script).await;
         metrics::histogram!("ticketing_batch_seconds", "phase" => "reads").record(started.elapsed().as_secs_f64());
@@ -234,6 +278,36 @@ impl WriterTask {
         Ok(Outcome::Committed(decided, place))
     }
 
+    /// Decides a batch on one consistent snapshot, without the row lock: a read-only transaction whose reads are those
+    /// of a locked batch, sent with its `COMMIT` in one round trip. Returns the decision when it books nothing (every
+    /// request refused or replayed from the snapshot); `None` when the snapshot leaves seats for some request (or the
+    /// event is gone), and the batch is then decided under the lock as usual.
+    ///
+    /// An answer from the snapshot is one the requests could have had at the snapshot's instant, which lies within
+    /// each request's lifetime: no earlier batch of this writer is in flight, so the snapshot sees every booking
+    /// that came before them here, and any batch of another replica that commits later is ordered after them, just
+    /// as when a locked batch of this replica takes the lock first. A sold-out flood of keyed requests (which the hint
+    /// cannot answer, since a key may belong to a booking to replay) thus costs no row lock and one round trip.
+    async fn snapshot(
+        &self,
+        session: &mut Option<Session>,
+        requests: &[&ReservationRequest],
+    ) -> Result<Option<Decided>, sqlx::Error> {
+        let dialect = self.db.dialect;
+        let held = self.session(session).await?;
+        let mut script = Script::new(dialect);
+        script.begin_read_only();
+        let reads = Reads::push(&mut script, dialect, self.event_id, requests, &[], now_millis(), false);
+        script.end_transaction(true);
+        let answers = held.run(&script).await;
+        if let Some(error) = answers.error {
+            return Err(error);
+        }
+        let Some(read) = reads.parse(&answers.answers, &[])? else { return Ok(None) };
+        // No ids: a request that would book makes `Decided::new` fail, and the batch goes under the lock.
+        Ok(Decided::new(read, self.event_id, requests, &[], now_millis()).ok().filter(Decided::books_nothing))
+    }
+
     /// The batch's session, on a connection from the pool if it has none.
     async fn session<'s>(&self, session: &'s mut Option<Session>) -> Result<&'s mut Session, sqlx::Error> {
         if session.is_none() {
@@ -271,6 +345,11 @@ impl WriterTask {
                     let _ = reply.send(answer);
                 }
                 for (reply, answer) in change_replies.into_iter().zip(decided.change_results) {
+                    let _ = reply.send(answer);
+                }
+            }
+            Outcome::Refused(decided) => {
+                for (reply, answer) in reserve_replies.into_iter().zip(decided.results) {
                     let _ = reply.send(answer);
                 }
             }

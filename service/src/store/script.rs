@@ -48,6 +48,13 @@ impl Script {
         self.mark_transaction(true)
     }
 
+    /// Begins a read-only transaction: its reads see one consistent snapshot and take no locks (MySQL only).
+    pub fn begin_read_only(&mut self) -> usize {
+        debug_assert_eq!(self.dialect, Dialect::MySql, "SQLite batches run one at a time on the writing connection");
+        self.push("START TRANSACTION READ ONLY");
+        self.mark_transaction(true)
+    }
+
     /// Commits (or, with `commit` false, rolls back) the open transaction; returns the statement's index.
     pub fn end_transaction(&mut self, commit: bool) -> usize {
         self.push(if commit { "COMMIT" } else { "ROLLBACK" });

@@ -55,12 +55,13 @@ pub struct Options {
     pub queue_depth: usize,
     pub rate_limit_per_buyer: f64,
     pub rate_limit_per_address: f64,
+    pub hint_ttl_ms: u64,
     pub connection: ConnectionArgs,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { storage: Storage::MariaDb, redis_url: Some(ticketing_testkit::redis::server_url()), event_scope: None, queue_depth: 20_000, rate_limit_per_buyer: 0.0, rate_limit_per_address: 0.0, connection: ConnectionArgs::default() }
+        Self { storage: Storage::MariaDb, redis_url: Some(ticketing_testkit::redis::server_url()), event_scope: None, queue_depth: 20_000, rate_limit_per_buyer: 0.0, rate_limit_per_address: 0.0, hint_ttl_ms: 250, connection: ConnectionArgs::default() }
     }
 }
 
@@ -96,7 +97,7 @@ impl TestApp {
             queue_depth: options.queue_depth,
             max_batch: 512,
             db_max_connections: 16,
-            hint_ttl_ms: 250,
+            hint_ttl_ms: options.hint_ttl_ms,
             sweep_interval_ms: 100,
             rate_limit_per_buyer: options.rate_limit_per_buyer,
             rate_limit_per_address: options.rate_limit_per_address,
