@@ -113,10 +113,13 @@ impl WriterTask {
         let mut received = Vec::with_capacity(self.max_batch);
         let mut open = true;
         while open || !in_flight.is_empty() {
+            // Once the hint says the event is sold out, the batches in flight are let finish first, so that the next
+            // one can be decided on a snapshot (which needs none in flight) instead of queueing on the lock.
+            let sold_out = self.hint.fresh(self.epoch, self.hint_ttl).is_some_and(|available| available <= 0);
             let may_start = open
                 && locking.is_none()
                 && in_flight.len() < depth
-                && (in_flight.is_empty() || !idle.is_empty() || self.pool_has_room());
+                && (in_flight.is_empty() || (!sold_out && (!idle.is_empty() || self.pool_has_room())));
             tokio::select! {
                 Some(session) = in_flight.next(), if !in_flight.is_empty() => {
                     idle.extend(session);
