@@ -114,7 +114,8 @@ pub fn to_markdown(campaign: &Campaign<'_>) -> String {
     let _ = writeln!(
         out,
         "\n{} replicas, {} buyer connections per storm, {} mode. Recovery: seconds after the fault ended until the \
-         storm sold at 70 % of its rate before the fault (`-`: the storm sold out first or had no rate before).",
+         storm sold at 70 % of its rate before the fault (`-`: not within the storm: it sold out first, never \
+         regained that rate, or had no rate before; the timeline in `faults.json` shows which).",
         campaign.replicas,
         campaign.connections,
         if campaign.quick { "quick" } else { "full" }
