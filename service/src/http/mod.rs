@@ -110,7 +110,7 @@ pub fn app(state: AppState) -> Router {
 async fn around(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
-    let method = request.method().clone();
+    let method = request.method().as_str().to_owned();
     let mut response = limits::enforce(&state, request, next).await;
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
@@ -119,7 +119,7 @@ async fn around(State(state): State<AppState>, request: Request, next: Next) -> 
         }
     }
     let status = response.status().as_str().to_owned();
-    metrics::histogram!("http_request_duration_seconds", "route" => route, "method" => method.as_str().to_owned(), "status" => status)
+    metrics::histogram!("http_request_duration_seconds", "route" => route, "method" => method, "status" => status)
         .record(started.elapsed().as_secs_f64());
     response
 }
