@@ -111,12 +111,12 @@ pub async fn run_controller(
     let events = reflector(writer, watcher(api::<TicketEvent>(&ctx.client, namespace), watcher::Config::default()));
     let controller = Controller::for_stream(changes(events, relevant::ticket_event), store)
         .with_config(ControllerConfig::default().concurrency(MAX_CONCURRENT_RECONCILES))
-        .owns_stream(changes(children::<ConfigMap>(&ctx, &owned), relevant::spec_version))
+        .owns_stream(changes(children::<ConfigMap>(&ctx, &owned), relevant::child))
         .owns_stream(changes(deployments(&ctx, &owned), relevant::deployment))
-        .owns_stream(changes(children::<Service>(&ctx, &owned), relevant::spec_version))
-        .owns_stream(changes(children::<HorizontalPodAutoscaler>(&ctx, &owned), relevant::spec_version))
-        .owns_stream(changes(children::<PodDisruptionBudget>(&ctx, &owned), relevant::spec_version))
-        .owns_stream(changes(children::<Ingress>(&ctx, &owned), relevant::spec_version))
+        .owns_stream(changes(children::<Service>(&ctx, &owned), relevant::child))
+        .owns_stream(changes(children::<HorizontalPodAutoscaler>(&ctx, &owned), relevant::child))
+        .owns_stream(changes(children::<PodDisruptionBudget>(&ctx, &owned), relevant::child))
+        .owns_stream(changes(children::<Ingress>(&ctx, &owned), relevant::child))
         .trigger_backoff(WatchBackoff::default())
         .reconcile_all_on(reconcile_all)
         .graceful_shutdown_on(async move {
@@ -174,8 +174,8 @@ fn children<K: Child + Send + Sync + 'static>(
     owned: &watcher::Config,
 ) -> impl Stream<Item = Result<watcher::Event<PartialObjectMeta<K>>, watcher::Error>> + Send + 'static {
     let namespace = ctx.config.watch_namespace.as_deref();
-    let ledger = ctx.clone();
-    watcher(metadata_api::<K>(&ctx.client, namespace), owned.clone()).inspect_ok(move |event| ledger.ledger.observe(event))
+    let observer = ctx.clone();
+    watcher(metadata_api::<K>(&ctx.client, namespace), owned.clone()).inspect_ok(move |event| observer.ledger.observe(event))
 }
 
 /// The watch of the Deployments (with their status), feeding the ledger.
@@ -184,9 +184,9 @@ fn deployments(
     owned: &watcher::Config,
 ) -> impl Stream<Item = Result<watcher::Event<Deployment>, watcher::Error>> + Send + 'static {
     let namespace = ctx.config.watch_namespace.as_deref();
-    let ledger = ctx.clone();
+    let observer = ctx.clone();
     watcher(api::<Deployment>(&ctx.client, namespace), owned.clone())
-        .inspect_ok(move |event| ledger.ledger.observe_deployment(event))
+        .inspect_ok(move |event| observer.ledger.observe_deployment(event))
 }
 
 /// The metadata-only API of kind `K` in `namespace`, or in every namespace: its watches carry no spec or status.

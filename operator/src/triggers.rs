@@ -77,25 +77,22 @@ pub mod relevant {
         ))
     }
 
-    /// A Deployment: its spec, and the replica counts the TicketEvent's status and `Ready` condition report.
+    /// A Deployment: what the ledger compares (spec, labels, annotations), and the replica counts the TicketEvent's
+    /// status and `Ready` condition report.
     pub fn deployment(deployment: &Deployment) -> u64 {
         let status = deployment.status.as_ref();
         hash_of((
-            spec_version(deployment),
+            child(deployment),
             status.and_then(|s| s.replicas),
             status.and_then(|s| s.ready_replicas),
             status.and_then(|s| s.updated_replicas),
         ))
     }
 
-    /// A child whose status the reconcile does not read: its spec when it has a generation (autoscaler, disruption
-    /// budget, ingress), else any change at all (config map, service).
-    pub fn spec_version<K: Resource>(object: &K) -> u64 {
-        let meta = object.meta();
-        match meta.generation {
-            Some(generation) => hash_of((generation, meta.deletion_timestamp.is_some())),
-            None => hash_of(&meta.resource_version),
-        }
+    /// A child whose status the reconcile does not read: the version the ledger compares (its spec, labels and
+    /// annotations), so any change that would make the ledger re-apply it also triggers the reconcile that does.
+    pub fn child<K: Resource>(object: &K) -> u64 {
+        crate::ledger::version(object)
     }
 }
 
