@@ -7,26 +7,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use serde_json::{json, Value};
+use serde_json::json;
 use ticketing_service::domain::{validate_user_id, ReservationInput, ReservationRequest, MAX_ORDER_QUANTITY};
-use ticketing_service::error::ApiError;
+use ticketing_fuzz::decode_body;
 use ticketing_service::http::json::decode;
 
 fuzz_target!(|body: &[u8]| {
-    let generic = serde_json::from_slice::<Value>(body);
-    let input: ReservationInput = match decode(body) {
-        Ok(input) => input,
-        Err(ApiError::MalformedJson(_)) => {
-            assert!(generic.is_err(), "400 malformed_json for a body serde_json reads: {generic:?}");
-            return;
-        }
-        Err(ApiError::Invalid(_)) => {
-            assert!(generic.is_ok(), "422 invalid_input for a body serde_json cannot read");
-            return;
-        }
-        Err(other) => panic!("the body decoder answered {}", other.code()),
-    };
-    let Ok(Value::Object(object)) = generic else { panic!("accepted a body that is not a JSON object: {generic:?}") };
+    let Some((input, object)) = decode_body::<ReservationInput>(body) else { return };
     assert_eq!(object.len(), 3, "accepted fields beyond eventId, userId and quantity: {object:?}");
     assert_eq!(object["eventId"].as_i64(), Some(input.event_id));
     assert_eq!(object["userId"].as_str(), Some(input.user_id.as_str()));
