@@ -109,8 +109,7 @@ async fn measure(plan: &Plan) -> anyhow::Result<Report> {
     eprintln!("operator scale: starting the control plane");
     let cluster = Cluster::start(plan.events).await?;
     let credentials = Credentials::random();
-    let service =
-        ServiceProcess::start(
+    let service = ServiceProcess::start(
         &plan.service_bin,
         &Backend::Embedded,
         &credentials,

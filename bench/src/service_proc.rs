@@ -190,10 +190,8 @@ impl ServiceProcess {
 
     /// Sends `signal` (a `kill -s` name such as `STOP` or `CONT`) to the service.
     pub fn signal(&self, signal: &str) -> anyhow::Result<()> {
-        let status = Command::new("kill")
-            .args(["-s", signal, &self.child.id().to_string()])
-            .status()
-            .context("running kill")?;
+        let status =
+            Command::new("kill").args(["-s", signal, &self.child.id().to_string()]).status().context("running kill")?;
         if !status.success() {
             bail!("kill -s {signal} {} failed", self.child.id());
         }

@@ -280,7 +280,8 @@ fn failed(name: &str, backend: &str, error: &anyhow::Error) -> Row {
 async fn storm(under_test: &UnderTest, sizes: &Sizes, name: &str) -> anyhow::Result<(Row, EventRef)> {
     let mut admin = under_test.admin_conn().await;
     let event =
-        api::create_event(&mut admin, &under_test.credentials, name, sizes.storm_seats, sizes.max_quantity, 8, 0).await?;
+        api::create_event(&mut admin, &under_test.credentials, name, sizes.storm_seats, sizes.max_quantity, 8, 0)
+            .await?;
     let before = under_test.scrape(&format!("{name}-before")).await?;
     let watch = under_test.watch();
     let config = StormConfig {

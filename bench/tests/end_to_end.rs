@@ -43,9 +43,15 @@ async fn a_tiny_storm_sells_out_exactly_and_every_acknowledgement_is_stored() {
     let binary = service_binary();
     let logs = tempfile::tempdir().unwrap();
     let credentials = Credentials::random();
-    let service =
-        ServiceProcess::start(&binary, &Backend::Embedded, &credentials, &logs.path().join("service.log"), "127.0.0.1:0", &[])
-            .unwrap();
+    let service = ServiceProcess::start(
+        &binary,
+        &Backend::Embedded,
+        &credentials,
+        &logs.path().join("service.log"),
+        "127.0.0.1:0",
+        &[],
+    )
+    .unwrap();
     let target = Target::resolve(&service.url).await.unwrap();
     api::wait_ready(&target, Duration::from_secs(60)).await.unwrap();
     let mut admin = Conn::new(&target);

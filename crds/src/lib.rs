@@ -18,6 +18,4 @@ pub mod ticket_event;
 
 pub use manifest::crd_yaml;
 pub use status::{Phase, Seats, TicketEventStatus};
-pub use ticket_event::{
-    HpaSpec, SaleWindow, ScalingSpec, ServiceTemplate, TicketEvent, TicketEventSpec,
-};
+pub use ticket_event::{HpaSpec, SaleWindow, ScalingSpec, ServiceTemplate, TicketEvent, TicketEventSpec};

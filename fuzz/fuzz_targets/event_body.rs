@@ -8,10 +8,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;
-use ticketing_service::domain::{
-    format_timestamp, parse_timestamp, EventDraft, EventInput, Millis, MAX_EVENT_NAME_CHARS, MAX_ORDER_QUANTITY, MAX_TOTAL_SEATS,
-};
 use ticketing_fuzz::decode_body;
+use ticketing_service::domain::{
+    format_timestamp, parse_timestamp, EventDraft, EventInput, Millis, MAX_EVENT_NAME_CHARS, MAX_ORDER_QUANTITY,
+    MAX_TOTAL_SEATS,
+};
 use ticketing_service::http::json::decode;
 
 /// A timestamp in the naive form the decoder accepts, to the millisecond.
@@ -23,7 +24,8 @@ fn write_millis(millis: Millis) -> String {
 /// The service's own written form reads back, to the second.
 fn assert_written_form_reads_back(millis: Millis) {
     let written = format_timestamp(millis);
-    let read = parse_timestamp("t", &written).unwrap_or_else(|e| panic!("the service cannot read its own {written:?}: {e}"));
+    let read =
+        parse_timestamp("t", &written).unwrap_or_else(|e| panic!("the service cannot read its own {written:?}: {e}"));
     assert_eq!(read, millis - millis.rem_euclid(1000), "{written:?}");
 }
 

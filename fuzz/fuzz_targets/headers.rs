@@ -13,7 +13,9 @@ use std::sync::OnceLock;
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use ticketing_service::auth::{bearer_token, mint, Authenticator, Claims, Expectations, KeyMaterial, Principal, Secret};
+use ticketing_service::auth::{
+    bearer_token, mint, Authenticator, Claims, Expectations, KeyMaterial, Principal, Secret,
+};
 use ticketing_service::domain::{validate_user_id, MAX_IDEMPOTENCY_KEY_CHARS};
 use ticketing_service::http::idempotency_key;
 
@@ -68,7 +70,9 @@ fuzz_target!(|data: &[u8]| {
 
     let auth = authenticator();
     match auth.verify(token) {
-        Ok(Principal::Admin { .. }) => assert_eq!(token, ADMIN_TOKEN, "no signed admin JWT is ever given to the fuzzer"),
+        Ok(Principal::Admin { .. }) => {
+            assert_eq!(token, ADMIN_TOKEN, "no signed admin JWT is ever given to the fuzzer")
+        }
         Ok(Principal::Buyer { user_id }) => assert!(validate_user_id(&user_id).is_ok()),
         Ok(Principal::Anyone) => panic!("a configured authenticator let anyone in"),
         Err(error) => assert_eq!(error.code(), "unauthenticated"),

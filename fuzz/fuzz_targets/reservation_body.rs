@@ -8,8 +8,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;
-use ticketing_service::domain::{validate_user_id, ReservationInput, ReservationRequest, MAX_ORDER_QUANTITY};
 use ticketing_fuzz::decode_body;
+use ticketing_service::domain::{validate_user_id, ReservationInput, ReservationRequest, MAX_ORDER_QUANTITY};
 use ticketing_service::http::json::decode;
 
 fuzz_target!(|body: &[u8]| {

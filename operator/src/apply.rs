@@ -34,7 +34,11 @@ impl<K> Child for K where
 
 /// Applies every child that is not already current in `ledger` and returns the Deployment's status (from the apply's
 /// answer, or from the ledger when the Deployment was current).
-pub async fn apply_all(client: &Client, ledger: &ChildLedger, children: &Children) -> Result<Option<DeploymentStatus>, Error> {
+pub async fn apply_all(
+    client: &Client,
+    ledger: &ChildLedger,
+    children: &Children,
+) -> Result<Option<DeploymentStatus>, Error> {
     apply_if_changed(client, ledger, &children.config_map).await?;
     let applied = apply_if_changed(client, ledger, &children.deployment).await?;
     apply_if_changed(client, ledger, &children.service).await?;
@@ -125,7 +129,8 @@ async fn prune_kind<K: Child>(client: &Client, event: &TicketEvent, keep: Option
         .map_err(Error::kube("prune"))?;
     let mut pruned = Vec::new();
     for object in existing.items {
-        let controlled = object.owner_references().iter().any(|o| o.controller == Some(true) && Some(&o.uid) == uid.as_ref());
+        let controlled =
+            object.owner_references().iter().any(|o| o.controller == Some(true) && Some(&o.uid) == uid.as_ref());
         let kept = keep.is_some_and(|k| k.name_any() == object.name_any());
         if controlled && !kept {
             api.delete(&object.name_any(), &DeleteParams::background()).await.map_err(Error::kube("prune"))?;

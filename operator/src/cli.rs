@@ -117,9 +117,7 @@ impl RunArgs {
                 .map(|token| AdminToken::new(&token))
                 .map_err(|e| Error::Startup(format!("reading the admin token file {}: {e}", path.display()))),
             (None, Some(token)) => Ok(AdminToken::new(token)),
-            (None, None) => {
-                Err(Error::Startup("--admin-token-file or TICKETING_ADMIN_TOKEN is required".into()))
-            }
+            (None, None) => Err(Error::Startup("--admin-token-file or TICKETING_ADMIN_TOKEN is required".into())),
         }
     }
 

@@ -13,11 +13,11 @@ use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, PartialObjectMeta};
-use kube::Client;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::utils::Backoff as TriggerBackoff;
 use kube::runtime::{reflector, watcher, Controller, WatchStreamExt};
+use kube::Client;
 use ticketing_crds::TicketEvent;
 use tokio::sync::oneshot;
 
@@ -175,7 +175,8 @@ fn children<K: Child + Send + Sync + 'static>(
 ) -> impl Stream<Item = Result<watcher::Event<PartialObjectMeta<K>>, watcher::Error>> + Send + 'static {
     let namespace = ctx.config.watch_namespace.as_deref();
     let observer = ctx.clone();
-    watcher(metadata_api::<K>(&ctx.client, namespace), owned.clone()).inspect_ok(move |event| observer.ledger.observe(event))
+    watcher(metadata_api::<K>(&ctx.client, namespace), owned.clone())
+        .inspect_ok(move |event| observer.ledger.observe(event))
 }
 
 /// The watch of the Deployments (with their status), feeding the ledger.

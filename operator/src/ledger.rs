@@ -181,7 +181,11 @@ mod tests {
     fn a_deployment_status_comes_from_its_watch_and_goes_with_it() {
         let ledger = ChildLedger::default();
         let mut deployment = Deployment {
-            metadata: ObjectMeta { name: Some("final".into()), namespace: Some("concerts".into()), ..ObjectMeta::default() },
+            metadata: ObjectMeta {
+                name: Some("final".into()),
+                namespace: Some("concerts".into()),
+                ..ObjectMeta::default()
+            },
             ..Deployment::default()
         };
         assert_eq!(ledger.deployment_status(&deployment), None);

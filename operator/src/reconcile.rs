@@ -25,8 +25,8 @@ use crate::apply::{apply_all, prune, PruneMemo};
 use crate::children::{build, BuildInput, MANAGER};
 use crate::clock::Clock;
 use crate::config::OperatorConfig;
-use crate::ledger::ChildLedger;
 use crate::error::Error;
+use crate::ledger::ChildLedger;
 use crate::metrics::Metrics;
 use crate::schedule::{decide, SaleState};
 use crate::service_api::{EventBody, EventRecord, ServiceApi};
@@ -99,13 +99,8 @@ async fn run_pipeline(event: &TicketEvent, ctx: &Context) -> Result<Action, Erro
     let decision = decide(&event.spec, sale, now);
 
     // Build, purely.
-    let children = build(&BuildInput {
-        event,
-        valid: &valid,
-        config: &ctx.config,
-        event_id: record.id,
-        decision: &decision,
-    });
+    let children =
+        build(&BuildInput { event, valid: &valid, config: &ctx.config, event_id: record.id, decision: &decision });
 
     // Apply and prune.
     let deployment_status = match apply_all(&ctx.client, &ctx.ledger, &children).await {
@@ -210,7 +205,12 @@ async fn fail_until_changed(
 
 /// The status stage: writes the status through server-side apply when it differs, and publishes an Event when the
 /// phase or a problem changes.
-async fn write_status(event: &TicketEvent, ctx: &Context, observed: &Observed, now: DateTime<Utc>) -> Result<(), Error> {
+async fn write_status(
+    event: &TicketEvent,
+    ctx: &Context,
+    observed: &Observed,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
     let status = desired_status(event, observed, now);
     let previous = event.status.clone().unwrap_or_default();
     ctx.metrics.phase(event, status.phase);
@@ -245,7 +245,10 @@ async fn announce(event: &TicketEvent, ctx: &Context, previous: &TicketEventStat
         publish(ctx, event, EventType::Normal, "PhaseChanged", format!("{from} -> {to}")).await;
     }
     let degraded = |s: &TicketEventStatus| {
-        s.conditions.iter().find(|c| c.type_ == "Degraded" && c.status == "True").map(|c| (c.reason.clone(), c.message.clone()))
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == "Degraded" && c.status == "True")
+            .map(|c| (c.reason.clone(), c.message.clone()))
     };
     if let (Some((reason, message)), true) = (degraded(status), degraded(previous) != degraded(status)) {
         publish(ctx, event, EventType::Warning, &reason, message).await;
@@ -266,7 +269,8 @@ async fn close_sale(event: &TicketEvent, ctx: &Context) -> Result<Action, Error>
                 return Err(e.into());
             }
         }
-        publish(ctx, event, EventType::Normal, "SaleClosed", format!("sale of event {id} closed before deletion")).await;
+        publish(ctx, event, EventType::Normal, "SaleClosed", format!("sale of event {id} closed before deletion"))
+            .await;
     }
     Ok(Action::await_change())
 }

@@ -180,9 +180,7 @@ impl ServiceApi {
         match envelope {
             Some(Envelope { data: Some(record), .. }) if status.is_success() => Ok(record),
             other => {
-                let (code, message) = other
-                    .map(|e| (e.code, e.message))
-                    .unwrap_or_default();
+                let (code, message) = other.map(|e| (e.code, e.message)).unwrap_or_default();
                 Err(ApiError::Status {
                     status,
                     code: code.unwrap_or_else(|| "unknown".into()),

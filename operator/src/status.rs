@@ -62,7 +62,15 @@ pub fn desired_status(event: &TicketEvent, observed: &Observed, now: DateTime<Ut
     };
     let conditions = vec![
         condition(&previous.conditions, "Ready", ready_status, ready_reason, ready_message, generation, now),
-        condition(&previous.conditions, "Progressing", rolling, progressing_reason, progressing_message, generation, now),
+        condition(
+            &previous.conditions,
+            "Progressing",
+            rolling,
+            progressing_reason,
+            progressing_message,
+            generation,
+            now,
+        ),
         condition(
             &previous.conditions,
             "Degraded",
@@ -153,7 +161,10 @@ mod tests {
         assert_eq!(find(&status, "Progressing").status, "False");
         assert_eq!(find(&status, "Degraded").status, "False");
         assert_eq!((status.replicas, status.ready_replicas, status.observed_generation), (6, 6, Some(3)));
-        assert_eq!(status.selector.as_deref(), Some("app.kubernetes.io/name=ticketing-service,ticketing.dev/event=spring"));
+        assert_eq!(
+            status.selector.as_deref(),
+            Some("app.kubernetes.io/name=ticketing-service,ticketing.dev/event=spring")
+        );
     }
 
     #[test]

@@ -48,11 +48,9 @@ fn identity<K: Resource>(object: &K) -> String {
     let meta = object.meta();
     match &meta.uid {
         Some(uid) => uid.clone(),
-        None => format!(
-            "{}/{}",
-            meta.namespace.as_deref().unwrap_or_default(),
-            meta.name.as_deref().unwrap_or_default()
-        ),
+        None => {
+            format!("{}/{}", meta.namespace.as_deref().unwrap_or_default(), meta.name.as_deref().unwrap_or_default())
+        }
     }
 }
 
@@ -70,11 +68,7 @@ pub mod relevant {
     /// whether it is being deleted. Not its status, which only the operator writes.
     pub fn ticket_event(event: &TicketEvent) -> u64 {
         let meta = &event.metadata;
-        hash_of((
-            meta.generation,
-            &meta.finalizers,
-            meta.deletion_timestamp.is_some(),
-        ))
+        hash_of((meta.generation, &meta.finalizers, meta.deletion_timestamp.is_some()))
     }
 
     /// A Deployment: what the ledger compares (spec, labels, annotations), and the replica counts the TicketEvent's
@@ -169,9 +163,7 @@ mod tests {
         finalized.metadata.finalizers = Some(vec!["ticketing.dev/close-sale".into()]);
         let mut deleting = event.clone();
         deleting.metadata.deletion_timestamp =
-            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-                k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
-            ));
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH));
         for changed in [respecced, finalized, deleting] {
             assert_ne!(relevant::ticket_event(&changed), base);
         }

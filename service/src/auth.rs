@@ -135,14 +135,22 @@ impl Authenticator {
 
 /// Mints an HS256 token (the `token` subcommand and tests).
 pub fn mint(secret: &Secret, claims: &Claims) -> anyhow::Result<String> {
-    Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.expose().as_bytes()))?)
+    Ok(jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.expose().as_bytes()),
+    )?)
 }
 
 /// The authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    Buyer { user_id: String },
-    Admin { name: String },
+    Buyer {
+        user_id: String,
+    },
+    Admin {
+        name: String,
+    },
     /// Development mode without auth: allowed everything.
     Anyone,
 }
@@ -210,7 +218,12 @@ mod tests {
     #[test]
     fn buyers_admins_and_bad_tokens_are_told_apart() {
         let secret = Secret::new("s3cret-for-tests-only-0123456789");
-        let auth = Authenticator::new(KeyMaterial::Hs256(secret.clone()), &Expectations::default(), Some(Secret::new("ops-token"))).unwrap();
+        let auth = Authenticator::new(
+            KeyMaterial::Hs256(secret.clone()),
+            &Expectations::default(),
+            Some(Secret::new("ops-token")),
+        )
+        .unwrap();
         let buyer = mint(&secret, &claims("alice", false, 60)).unwrap();
         let admin = mint(&secret, &claims("ops", true, 60)).unwrap();
         let expired = mint(&secret, &claims("alice", false, -120)).unwrap();

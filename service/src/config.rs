@@ -144,7 +144,9 @@ impl AuthArgs {
     pub fn minting_secret(&self, storage: &StorageArgs) -> anyhow::Result<Secret> {
         match self.signing_key(storage)? {
             SigningKey::Secret(secret) => Ok(secret),
-            SigningKey::PublicKey(_) => bail!("tokens cannot be minted with an RS256 public key; use the issuer that holds the private key"),
+            SigningKey::PublicKey(_) => {
+                bail!("tokens cannot be minted with an RS256 public key; use the issuer that holds the private key")
+            }
         }
     }
 
@@ -155,7 +157,8 @@ impl AuthArgs {
 }
 
 fn read_secret_file(path: &Path, what: &str) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the {what} file {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read the {what} file {}", path.display()))?;
     Ok(text.trim().to_owned())
 }
 
@@ -265,7 +268,8 @@ pub struct ConnectionArgs {
 
 impl ConnectionArgs {
     /// The defaults of the flags.
-    pub const DEFAULT: Self = Self { max_header_bytes: 16 * 1024, header_read_timeout_ms: 10_000, drain_timeout_ms: 20_000 };
+    pub const DEFAULT: Self =
+        Self { max_header_bytes: 16 * 1024, header_read_timeout_ms: 10_000, drain_timeout_ms: 20_000 };
 }
 
 impl Default for ConnectionArgs {
@@ -303,8 +307,24 @@ mod tests {
             (defaults.max_header_bytes, defaults.header_read_timeout_ms, defaults.drain_timeout_ms),
             (16 * 1024, 10_000, 20_000)
         );
-        let flags = ["ticketing-service", "serve", "--max-header-bytes", "8192", "--header-read-timeout-ms", "300", "--drain-timeout-ms", "5"];
+        let flags = [
+            "ticketing-service",
+            "serve",
+            "--max-header-bytes",
+            "8192",
+            "--header-read-timeout-ms",
+            "300",
+            "--drain-timeout-ms",
+            "5",
+        ];
         let Some(Command::Serve(args)) = Cli::try_parse_from(flags).unwrap().command else { panic!("not serve") };
-        assert_eq!((args.connection.max_header_bytes, args.connection.header_read_timeout_ms, args.connection.drain_timeout_ms), (8192, 300, 5));
+        assert_eq!(
+            (
+                args.connection.max_header_bytes,
+                args.connection.header_read_timeout_ms,
+                args.connection.drain_timeout_ms
+            ),
+            (8192, 300, 5)
+        );
     }
 }

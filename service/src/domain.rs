@@ -47,10 +47,7 @@ pub fn parse_timestamp(field: &str, text: &str) -> Result<Millis, ApiError> {
 
 /// Formats [`Millis`] as `YYYY-MM-DDTHH:MM:SS` in UTC.
 pub fn format_timestamp(millis: Millis) -> String {
-    DateTime::<Utc>::from_timestamp_millis(millis)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S")
-        .to_string()
+    DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or_default().format("%Y-%m-%dT%H:%M:%S").to_string()
 }
 
 /// Optional values are written as `null` when absent.
@@ -115,8 +112,7 @@ impl EventDraft {
         }
         let event_date = parse_timestamp("eventDate", &input.event_date)?;
         let sales_open_at = input.sales_open_at.as_deref().map(|t| parse_timestamp("salesOpenAt", t)).transpose()?;
-        let sales_close_at =
-            input.sales_close_at.as_deref().map(|t| parse_timestamp("salesCloseAt", t)).transpose()?;
+        let sales_close_at = input.sales_close_at.as_deref().map(|t| parse_timestamp("salesCloseAt", t)).transpose()?;
         if let (Some(open), Some(close)) = (sales_open_at, sales_close_at) {
             if close <= open {
                 return Err(ApiError::Invalid("salesCloseAt must be after salesOpenAt".into()));

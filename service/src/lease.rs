@@ -19,7 +19,8 @@ use tokio::sync::Mutex;
 use crate::store::Db;
 
 /// Releases the key only if it still holds our token.
-const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+const RELEASE: &str =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 /// Extends the key only if it still holds our token.
 const RENEW: &str =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
@@ -89,7 +90,8 @@ impl Lease {
     pub async fn release(&self) -> redis::RedisResult<bool> {
         let Some(backend) = &self.redis else { return Ok(true) };
         let mut connection = backend.connection().await?;
-        let released: i64 = redis::Script::new(RELEASE).key(&backend.key).arg(&self.token).invoke_async(&mut connection).await?;
+        let released: i64 =
+            redis::Script::new(RELEASE).key(&backend.key).arg(&self.token).invoke_async(&mut connection).await?;
         Ok(released == 1)
     }
 
@@ -117,7 +119,8 @@ impl RedisBackend {
 pub async fn next_fence(db: &Db, name: &str) -> Result<i64, sqlx::Error> {
     let mut tx = db.writer.begin().await?;
     sqlx::query("UPDATE lease_fences SET fence = fence + 1 WHERE name = ?").bind(name).execute(&mut *tx).await?;
-    let fence: i64 = sqlx::query_scalar("SELECT fence FROM lease_fences WHERE name = ?").bind(name).fetch_one(&mut *tx).await?;
+    let fence: i64 =
+        sqlx::query_scalar("SELECT fence FROM lease_fences WHERE name = ?").bind(name).fetch_one(&mut *tx).await?;
     tx.commit().await?;
     Ok(fence)
 }
@@ -125,9 +128,10 @@ pub async fn next_fence(db: &Db, name: &str) -> Result<i64, sqlx::Error> {
 /// Whether `fence` is still the newest token of lease `name`. Locks the fence row until the transaction ends, so a
 /// new holder cannot take a token between this check and the commit.
 pub async fn check_fence(tx: &mut Transaction<'_, Any>, db: &Db, name: &str, fence: i64) -> Result<bool, sqlx::Error> {
-    let current: i64 = sqlx::query_scalar(&format!("SELECT fence FROM lease_fences WHERE name = ?{}", db.dialect.for_update()))
-        .bind(name)
-        .fetch_one(&mut **tx)
-        .await?;
+    let current: i64 =
+        sqlx::query_scalar(&format!("SELECT fence FROM lease_fences WHERE name = ?{}", db.dialect.for_update()))
+            .bind(name)
+            .fetch_one(&mut **tx)
+            .await?;
     Ok(current == fence)
 }

@@ -73,7 +73,8 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<AppState> {
     };
     let engine = Arc::new(Engine::new(db.clone(), engine_config, on_commit));
     let sweep_interval = Duration::from_millis(args.sweep_interval_ms.max(10));
-    let lease = lease::Lease::new("hold-sweeper", args.redis_url.as_deref(), &args.redis_key_prefix, sweep_interval * 5)?;
+    let lease =
+        lease::Lease::new("hold-sweeper", args.redis_url.as_deref(), &args.redis_key_prefix, sweep_interval * 5)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(sweeper::run(db.clone(), lease, engine.clone(), cache.clone(), sweep_interval, stopped));
     Ok(AppState::new(http::Shared {
@@ -95,7 +96,11 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<AppState> {
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes the requests in flight.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let background = state.background.clone();
     let limits = state.connection;
     http::server::run(listener, app(state), limits, shutdown).await;

@@ -34,8 +34,14 @@ fn main() -> anyhow::Result<()> {
             let secret = args.auth.minting_secret(&args.storage)?;
             let now = chrono::Utc::now().timestamp();
             let expect = args.auth.expectations();
-            let claims =
-                Claims { sub: args.sub, exp: now + args.ttl_secs, iat: now, admin: args.admin, iss: expect.issuer, aud: expect.audience };
+            let claims = Claims {
+                sub: args.sub,
+                exp: now + args.ttl_secs,
+                iat: now,
+                admin: args.admin,
+                iss: expect.issuer,
+                aud: expect.audience,
+            };
             println!("{}", mint(&secret, &claims)?);
             Ok(())
         }
@@ -82,7 +88,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// Completes on SIGINT or SIGTERM.
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
     tokio::select! {
         _ = interrupt => {}
         _ = terminate.recv() => {}

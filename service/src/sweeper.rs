@@ -55,11 +55,13 @@ pub async fn sweep_once(db: &Db, lease_name: &str, fence: i64, now: Millis) -> R
             .await?;
         let mut seats = 0;
         for (id, quantity) in holds {
-            let done = sqlx::query("UPDATE reservations SET status = 'EXPIRED', updated_at = ? WHERE id = ? AND status = 'HELD'")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            let done = sqlx::query(
+                "UPDATE reservations SET status = 'EXPIRED', updated_at = ? WHERE id = ? AND status = 'HELD'",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
             if done.rows_affected() == 1 {
                 seats += quantity;
             }
@@ -79,7 +81,14 @@ pub async fn sweep_once(db: &Db, lease_name: &str, fence: i64, now: Millis) -> R
 }
 
 /// Runs the sweeper every `interval` until `stop` turns true, then releases the lease.
-pub async fn run(db: Db, lease: Lease, engine: Arc<Engine>, cache: Arc<Cache>, interval: Duration, mut stop: watch::Receiver<bool>) {
+pub async fn run(
+    db: Db,
+    lease: Lease,
+    engine: Arc<Engine>,
+    cache: Arc<Cache>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut fence: Option<i64> = None;
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -119,7 +128,8 @@ pub async fn run(db: Db, lease: Lease, engine: Arc<Engine>, cache: Arc<Cache>, i
         match sweep_once(&db, lease.name(), current, now_millis()).await {
             Ok(Sweep::Expired(events)) => {
                 for (event_id, seats) in events {
-                    metrics::counter!("ticketing_holds_expired_seats_total").increment(u64::try_from(seats).unwrap_or(0));
+                    metrics::counter!("ticketing_holds_expired_seats_total")
+                        .increment(u64::try_from(seats).unwrap_or(0));
                     engine.forget_hint(event_id);
                     cache.invalidate_event(event_id).await;
                 }

@@ -12,7 +12,12 @@ async fn an_original_client_creates_an_event_and_books_it() {
     let app = TestApp::spawn().await;
     let admin = TestApp::admin();
     let created = app
-        .call(Method::POST, "/api/events", Some(&admin), Some(json!({"eventName": "Concert", "totalSeats": 10000, "eventDate": "2030-12-31T19:00:00"})))
+        .call(
+            Method::POST,
+            "/api/events",
+            Some(&admin),
+            Some(json!({"eventName": "Concert", "totalSeats": 10000, "eventDate": "2030-12-31T19:00:00"})),
+        )
         .await;
     assert_eq!(created.status, StatusCode::CREATED);
     assert_eq!(created.body["success"], true);
@@ -27,7 +32,10 @@ async fn an_original_client_creates_an_event_and_books_it() {
     let booked = app.reserve(id, "user123", 2, None).await;
     assert_eq!(booked.status, StatusCode::CREATED);
     let reservation = &booked.body["data"];
-    assert_eq!((reservation["eventId"].as_i64(), reservation["userId"].as_str(), reservation["quantity"].as_i64()), (Some(id), Some("user123"), Some(2)));
+    assert_eq!(
+        (reservation["eventId"].as_i64(), reservation["userId"].as_str(), reservation["quantity"].as_i64()),
+        (Some(id), Some("user123"), Some(2))
+    );
     assert_eq!(reservation["status"], "CONFIRMED");
     let reservation_id = reservation["id"].as_i64().unwrap();
 
@@ -37,7 +45,10 @@ async fn an_original_client_creates_an_event_and_books_it() {
     let listed = app.call(Method::GET, "/api/reservations/user/user123", Some(&buyer), None).await;
     assert_eq!(listed.body["data"].as_array().unwrap().len(), 1);
     let event_after = app.call(Method::GET, &format!("/api/events/{id}"), Some(&buyer), None).await;
-    assert_eq!((event_after.body["data"]["availableSeats"].as_i64(), event_after.body["data"]["soldSeats"].as_i64()), (Some(9998), Some(2)));
+    assert_eq!(
+        (event_after.body["data"]["availableSeats"].as_i64(), event_after.body["data"]["soldSeats"].as_i64()),
+        (Some(9998), Some(2))
+    );
 
     let cancelled = app.call(Method::DELETE, &format!("/api/reservations/{reservation_id}"), Some(&buyer), None).await;
     assert_eq!((cancelled.status, cancelled.body["data"]["status"].as_str()), (StatusCode::OK, Some("CANCELLED")));
@@ -54,7 +65,9 @@ async fn lists_filter_upcoming_and_available_events() {
     let sold_out = app.create_event(1, json!({"eventName": "Gone"})).await;
     assert_eq!(app.reserve(sold_out, "x", 1, None).await.status, StatusCode::CREATED);
     let token = TestApp::buyer("reader");
-    let ids = |body: &serde_json::Value| -> Vec<i64> { body["data"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect() };
+    let ids = |body: &serde_json::Value| -> Vec<i64> {
+        body["data"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect()
+    };
     let all = app.call(Method::GET, "/api/events", Some(&token), None).await;
     assert_eq!(ids(&all.body), vec![future, past, sold_out]);
     let upcoming = app.call(Method::GET, "/api/events/upcoming", Some(&token), None).await;
@@ -62,7 +75,10 @@ async fn lists_filter_upcoming_and_available_events() {
     let available = app.call(Method::GET, "/api/events/available", Some(&token), None).await;
     assert_eq!(ids(&available.body), vec![future, past]);
     let health = app.call(Method::GET, "/api/health", None, None).await;
-    assert_eq!((health.status, health.body["data"]["status"].as_str(), health.body["data"]["redis"].as_str()), (StatusCode::OK, Some("UP"), Some("ok")));
+    assert_eq!(
+        (health.status, health.body["data"]["status"].as_str(), health.body["data"]["redis"].as_str()),
+        (StatusCode::OK, Some("UP"), Some("ok"))
+    );
 }
 
 #[tokio::test]
@@ -78,7 +94,10 @@ async fn admins_update_and_close_events_and_the_sale_window_is_enforced() {
     let grow = json!({"eventName": "Renamed", "totalSeats": 20, "eventDate": "2030-12-31T19:00:00", "perUserLimit": 5});
     let updated = app.call(Method::PUT, &format!("/api/events/{id}"), Some(&admin), Some(grow)).await;
     assert_eq!(updated.status, StatusCode::OK);
-    assert_eq!((updated.body["data"]["availableSeats"].as_i64(), updated.body["data"]["eventName"].as_str()), (Some(16), Some("Renamed")));
+    assert_eq!(
+        (updated.body["data"]["availableSeats"].as_i64(), updated.body["data"]["eventName"].as_str()),
+        (Some(16), Some("Renamed"))
+    );
     let limited = app.reserve(id, "a", 2, None).await;
     assert_eq!((limited.status, limited.code()), (StatusCode::CONFLICT, "user_limit_reached"));
 
@@ -94,10 +113,18 @@ async fn admins_update_and_close_events_and_the_sale_window_is_enforced() {
 
     let key = "ticketevent/default/concert/uid-1";
     let body = json!({"eventName": "Keyed", "totalSeats": 5, "eventDate": "2030-12-31T19:00:00"});
-    let send = || app.http.post(format!("{}/api/events", app.base)).bearer_auth(&admin).header("Idempotency-Key", key).json(&body).send();
+    let send = || {
+        app.http
+            .post(format!("{}/api/events", app.base))
+            .bearer_auth(&admin)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
     let (first, second) = (send().await.unwrap(), send().await.unwrap());
     assert_eq!((first.status(), second.status()), (StatusCode::CREATED, StatusCode::OK));
-    let (first, second): (serde_json::Value, serde_json::Value) = (first.json().await.unwrap(), second.json().await.unwrap());
+    let (first, second): (serde_json::Value, serde_json::Value) =
+        (first.json().await.unwrap(), second.json().await.unwrap());
     assert_eq!(first["data"]["id"], second["data"]["id"]);
 }
 
@@ -110,24 +137,164 @@ async fn bad_input_gets_a_json_error_and_changes_nothing() {
     // Method, path, body, content type, bearer token, expected status and code.
     type Case<'a> = (Method, String, Option<&'a str>, Option<&'a str>, &'a str, StatusCode, &'a str);
     let cases: Vec<Case> = vec![
-        (Method::POST, "/api/reservations".into(), Some("{\"eventId\": 1,"), Some("application/json"), &buyer, StatusCode::BAD_REQUEST, "malformed_json"),
-        (Method::POST, "/api/reservations".into(), Some("{\"eventId\":\"1\",\"userId\":\"alice\",\"quantity\":1}"), Some("application/json"), &buyer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (Method::POST, "/api/reservations".into(), Some(&*format!("{{\"eventId\":{id},\"userId\":\"alice\",\"quantity\":0}}").leak()), Some("application/json"), &buyer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (Method::POST, "/api/reservations".into(), Some(&*format!("{{\"eventId\":{id},\"userId\":\"alice\",\"quantity\":3}}").leak()), Some("application/json"), &buyer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (Method::POST, "/api/reservations".into(), Some(&*format!("{{\"eventId\":{id},\"userId\":\"alice\",\"quantity\":1,\"extra\":1}}").leak()), Some("application/json"), &buyer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (Method::POST, "/api/reservations".into(), Some(&*format!("{{\"eventId\":{id},\"userId\":\"alice\",\"quantity\":1}}").leak()), Some("text/plain"), &buyer, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-        (Method::POST, "/api/reservations".into(), Some(&*format!("{{\"eventId\":{id},\"userId\":\"alice\",\"quantity\":1,\"pad\":\"{}\"}}", "x".repeat(40_000)).leak()), Some("application/json"), &buyer, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-        (Method::POST, "/api/reservations".into(), Some("{\"eventId\":999999,\"userId\":\"alice\",\"quantity\":1}"), Some("application/json"), &buyer, StatusCode::NOT_FOUND, "event_not_found"),
-        (Method::POST, "/api/events".into(), Some("{\"eventName\":\"\",\"totalSeats\":10,\"eventDate\":\"2030-01-01T00:00:00\"}"), Some("application/json"), &admin, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (Method::POST, "/api/events".into(), Some(&*format!("{{\"eventName\":\"{}\",\"totalSeats\":10,\"eventDate\":\"2030-01-01T00:00:00\"}}", "n".repeat(201)).leak()), Some("application/json"), &admin, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (Method::POST, "/api/events".into(), Some("{\"eventName\":\"x\",\"totalSeats\":-5,\"eventDate\":\"2030-01-01T00:00:00\"}"), Some("application/json"), &admin, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (Method::POST, "/api/events".into(), Some("{\"eventName\":\"x\",\"totalSeats\":10,\"eventDate\":\"not a date\"}"), Some("application/json"), &admin, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (Method::POST, "/api/events".into(), Some("{\"eventName\":\"x\",\"totalSeats\":99999999999999999999,\"eventDate\":\"2030-01-01T00:00:00\"}"), Some("application/json"), &admin, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (Method::PUT, "/api/events/999999".into(), Some("{\"eventName\":\"x\",\"totalSeats\":10,\"eventDate\":\"2030-01-01T00:00:00\"}"), Some("application/json"), &admin, StatusCode::NOT_FOUND, "event_not_found"),
+        (
+            Method::POST,
+            "/api/reservations".into(),
+            Some("{\"eventId\": 1,"),
+            Some("application/json"),
+            &buyer,
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            Method::POST,
+            "/api/reservations".into(),
+            Some("{\"eventId\":\"1\",\"userId\":\"alice\",\"quantity\":1}"),
+            Some("application/json"),
+            &buyer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            Method::POST,
+            "/api/reservations".into(),
+            Some(&*format!("{{\"eventId\":{id},\"userId\":\"alice\",\"quantity\":0}}").leak()),
+            Some("application/json"),
+            &buyer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            Method::POST,
+            "/api/reservations".into(),
+            Some(&*format!("{{\"eventId\":{id},\"userId\":\"alice\",\"quantity\":3}}").leak()),
+            Some("application/json"),
+            &buyer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            Method::POST,
+            "/api/reservations".into(),
+            Some(&*format!("{{\"eventId\":{id},\"userId\":\"alice\",\"quantity\":1,\"extra\":1}}").leak()),
+            Some("application/json"),
+            &buyer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            Method::POST,
+            "/api/reservations".into(),
+            Some(&*format!("{{\"eventId\":{id},\"userId\":\"alice\",\"quantity\":1}}").leak()),
+            Some("text/plain"),
+            &buyer,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            Method::POST,
+            "/api/reservations".into(),
+            Some(
+                &*format!(
+                    "{{\"eventId\":{id},\"userId\":\"alice\",\"quantity\":1,\"pad\":\"{}\"}}",
+                    "x".repeat(40_000)
+                )
+                .leak(),
+            ),
+            Some("application/json"),
+            &buyer,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            Method::POST,
+            "/api/reservations".into(),
+            Some("{\"eventId\":999999,\"userId\":\"alice\",\"quantity\":1}"),
+            Some("application/json"),
+            &buyer,
+            StatusCode::NOT_FOUND,
+            "event_not_found",
+        ),
+        (
+            Method::POST,
+            "/api/events".into(),
+            Some("{\"eventName\":\"\",\"totalSeats\":10,\"eventDate\":\"2030-01-01T00:00:00\"}"),
+            Some("application/json"),
+            &admin,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            Method::POST,
+            "/api/events".into(),
+            Some(
+                &*format!(
+                    "{{\"eventName\":\"{}\",\"totalSeats\":10,\"eventDate\":\"2030-01-01T00:00:00\"}}",
+                    "n".repeat(201)
+                )
+                .leak(),
+            ),
+            Some("application/json"),
+            &admin,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            Method::POST,
+            "/api/events".into(),
+            Some("{\"eventName\":\"x\",\"totalSeats\":-5,\"eventDate\":\"2030-01-01T00:00:00\"}"),
+            Some("application/json"),
+            &admin,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            Method::POST,
+            "/api/events".into(),
+            Some("{\"eventName\":\"x\",\"totalSeats\":10,\"eventDate\":\"not a date\"}"),
+            Some("application/json"),
+            &admin,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            Method::POST,
+            "/api/events".into(),
+            Some("{\"eventName\":\"x\",\"totalSeats\":99999999999999999999,\"eventDate\":\"2030-01-01T00:00:00\"}"),
+            Some("application/json"),
+            &admin,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            Method::PUT,
+            "/api/events/999999".into(),
+            Some("{\"eventName\":\"x\",\"totalSeats\":10,\"eventDate\":\"2030-01-01T00:00:00\"}"),
+            Some("application/json"),
+            &admin,
+            StatusCode::NOT_FOUND,
+            "event_not_found",
+        ),
         (Method::GET, "/api/events/abc".into(), None, None, &buyer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
         (Method::GET, "/api/events/999999".into(), None, None, &buyer, StatusCode::NOT_FOUND, "event_not_found"),
-        (Method::GET, "/api/reservations/999999".into(), None, None, &buyer, StatusCode::NOT_FOUND, "reservation_not_found"),
-        (Method::DELETE, "/api/reservations/-1".into(), None, None, &buyer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+        (
+            Method::GET,
+            "/api/reservations/999999".into(),
+            None,
+            None,
+            &buyer,
+            StatusCode::NOT_FOUND,
+            "reservation_not_found",
+        ),
+        (
+            Method::DELETE,
+            "/api/reservations/-1".into(),
+            None,
+            None,
+            &buyer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
         (Method::GET, "/api/nothing-here".into(), None, None, &buyer, StatusCode::NOT_FOUND, "not_found"),
         (Method::PATCH, "/api/events".into(), None, None, &admin, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
     ];
@@ -142,7 +309,8 @@ async fn bad_input_gets_a_json_error_and_changes_nothing() {
         let response = request.send().await.unwrap();
         let got = response.status();
         assert_eq!(response.headers().get("x-content-type-options").unwrap(), "nosniff");
-        let json: serde_json::Value = response.json().await.unwrap_or_else(|_| panic!("{method} {path}: body is not JSON"));
+        let json: serde_json::Value =
+            response.json().await.unwrap_or_else(|_| panic!("{method} {path}: body is not JSON"));
         assert_eq!((got, json["code"].as_str().unwrap_or("")), (status, code), "{method} {path}: {json}");
         assert_eq!(json["success"], false);
     }
@@ -214,10 +382,16 @@ async fn metrics_and_the_openapi_document_are_served() {
     app.reserve(id, "m", 1, None).await;
     app.call(Method::GET, &format!("/api/events/{id}"), Some(&TestApp::buyer("m")), None).await;
     let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
-    for name in ["http_request_duration_seconds_bucket", "ticketing_reservations_total", "ticketing_cache_requests_total", "ticketing_batch_size"] {
+    for name in [
+        "http_request_duration_seconds_bucket",
+        "ticketing_reservations_total",
+        "ticketing_cache_requests_total",
+        "ticketing_batch_size",
+    ] {
         assert!(metrics.contains(name), "metric {name} is exported");
     }
-    let openapi: serde_json::Value = app.http.get(format!("{}/api/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
+    let openapi: serde_json::Value =
+        app.http.get(format!("{}/api/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
     assert!(openapi["paths"]["/api/reservations"]["post"].is_object());
     let ready = app.call(Method::GET, "/readyz", None, None).await;
     assert_eq!((ready.status, ready.body["data"]["database"].as_str()), (StatusCode::OK, Some("ok")));
@@ -226,7 +400,8 @@ async fn metrics_and_the_openapi_document_are_served() {
 /// The committed `service/openapi.json` matches the code (regenerate with `ticketing-service openapi`).
 #[test]
 fn the_committed_openapi_document_is_current() {
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")).expect("service/openapi.json exists");
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json"))
+        .expect("service/openapi.json exists");
     assert!(
         committed.trim_end() == ticketing_service::openapi::json().trim_end(),
         "service/openapi.json is stale: run `cargo run -p ticketing-service -- openapi > service/openapi.json`"
@@ -235,7 +410,9 @@ fn the_committed_openapi_document_is_current() {
 
 #[tokio::test]
 async fn buyers_and_addresses_over_their_rate_get_429_with_retry_after() {
-    let app = TestApp::spawn_with(Options { rate_limit_per_buyer: 1.0, rate_limit_per_address: 0.0, ..Options::default() }).await;
+    let app =
+        TestApp::spawn_with(Options { rate_limit_per_buyer: 1.0, rate_limit_per_address: 0.0, ..Options::default() })
+            .await;
     let id = app.create_event(100, json!({"perUserLimit": 100})).await;
     let answers = three_in_a_row(&app, id).await;
     assert_eq!(answers[..2], [StatusCode::CREATED, StatusCode::CREATED], "the burst is twice the rate");
@@ -246,10 +423,18 @@ async fn buyers_and_addresses_over_their_rate_get_429_with_retry_after() {
     assert_eq!(app.reserve(id, "patient", 1, None).await.status, StatusCode::CREATED, "other buyers are not affected");
     assert_eq!(app.check_conservation(id).await, (97, 3, 3));
 
-    let by_address = TestApp::spawn_with(Options { rate_limit_per_buyer: 0.0, rate_limit_per_address: 1.0, ..Options::default() }).await;
-    let send = |forwarded: &'static str| by_address.http.get(format!("{}/api/health", by_address.base)).header("x-forwarded-for", forwarded).send();
+    let by_address =
+        TestApp::spawn_with(Options { rate_limit_per_buyer: 0.0, rate_limit_per_address: 1.0, ..Options::default() })
+            .await;
+    let send = |forwarded: &'static str| {
+        by_address.http.get(format!("{}/api/health", by_address.base)).header("x-forwarded-for", forwarded).send()
+    };
     // The test client's address (127.0.0.1) is a trusted proxy here, so X-Forwarded-For names the client.
-    let statuses = [send("203.0.113.1").await.unwrap().status(), send("203.0.113.1").await.unwrap().status(), send("203.0.113.1").await.unwrap().status()];
+    let statuses = [
+        send("203.0.113.1").await.unwrap().status(),
+        send("203.0.113.1").await.unwrap().status(),
+        send("203.0.113.1").await.unwrap().status(),
+    ];
     assert_eq!(statuses, [StatusCode::OK, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS]);
     assert_eq!(send("203.0.113.2").await.unwrap().status(), StatusCode::OK, "another address has its own bucket");
 }
@@ -265,12 +450,21 @@ async fn three_in_a_row(app: &TestApp, id: i64) -> Vec<StatusCode> {
 
 #[tokio::test]
 async fn the_embedded_sqlite_default_creates_keyed_events_once() {
-    let app = TestApp::spawn_with(Options { storage: common::Storage::Sqlite, redis_url: None, ..Options::default() }).await;
+    let app =
+        TestApp::spawn_with(Options { storage: common::Storage::Sqlite, redis_url: None, ..Options::default() }).await;
     let body = json!({"eventName": "Keyed", "totalSeats": 5, "eventDate": "2030-12-31T19:00:00"});
-    let send = || app.http.post(format!("{}/api/events", app.base)).bearer_auth(TestApp::admin()).header("Idempotency-Key", "ns/name/uid").json(&body).send();
+    let send = || {
+        app.http
+            .post(format!("{}/api/events", app.base))
+            .bearer_auth(TestApp::admin())
+            .header("Idempotency-Key", "ns/name/uid")
+            .json(&body)
+            .send()
+    };
     let (first, second) = (send().await.unwrap(), send().await.unwrap());
     assert_eq!((first.status(), second.status()), (StatusCode::CREATED, StatusCode::OK));
-    let (first, second): (serde_json::Value, serde_json::Value) = (first.json().await.unwrap(), second.json().await.unwrap());
+    let (first, second): (serde_json::Value, serde_json::Value) =
+        (first.json().await.unwrap(), second.json().await.unwrap());
     assert_eq!(first["data"]["id"], second["data"]["id"]);
     let id = first["data"]["id"].as_i64().unwrap();
     assert_eq!(app.reserve(id, "s", 2, Some("k")).await.status, StatusCode::CREATED);

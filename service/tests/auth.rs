@@ -19,7 +19,15 @@ enum Caller {
     Forged,
 }
 
-const CALLERS: [Caller; 7] = [Caller::BuyerA, Caller::BuyerB, Caller::Admin, Caller::AdminToken, Caller::Nobody, Caller::Expired, Caller::Forged];
+const CALLERS: [Caller; 7] = [
+    Caller::BuyerA,
+    Caller::BuyerB,
+    Caller::Admin,
+    Caller::AdminToken,
+    Caller::Nobody,
+    Caller::Expired,
+    Caller::Forged,
+];
 
 fn credential(caller: Caller) -> Option<String> {
     match caller {
@@ -55,8 +63,20 @@ async fn every_endpoint_answers_each_caller_exactly() {
         (Method::GET, "/api/events/available".into(), None, [200, 200, 200, 200, U, U, U]),
         (Method::GET, format!("/api/events/{event}"), None, [200, 200, 200, 200, U, U, U]),
         (Method::POST, "/api/events".into(), Some(event_body.clone()), [403, 403, 201, 201, U, U, U]),
-        (Method::PUT, format!("/api/events/{event}"), Some(json!({"eventName": "E2", "totalSeats": 1000, "eventDate": "2030-01-01T00:00:00", "perUserLimit": 100})), [403, 403, 200, 200, U, U, U]),
-        (Method::POST, "/api/reservations".into(), Some(json!({"eventId": event, "userId": "alice", "quantity": 1})), [201, 403, 201, 201, U, U, U]),
+        (
+            Method::PUT,
+            format!("/api/events/{event}"),
+            Some(
+                json!({"eventName": "E2", "totalSeats": 1000, "eventDate": "2030-01-01T00:00:00", "perUserLimit": 100}),
+            ),
+            [403, 403, 200, 200, U, U, U],
+        ),
+        (
+            Method::POST,
+            "/api/reservations".into(),
+            Some(json!({"eventId": event, "userId": "alice", "quantity": 1})),
+            [201, 403, 201, 201, U, U, U],
+        ),
         (Method::GET, format!("/api/reservations/{alice_reservation}"), None, [200, 404, 200, 200, U, U, U]),
         (Method::GET, "/api/reservations/user/alice".into(), None, [200, 403, 200, 200, U, U, U]),
     ];
@@ -72,13 +92,33 @@ async fn every_endpoint_answers_each_caller_exactly() {
     }
     // Cancelling: bob, nobody, expired and forged cannot; alice can, once; an admin can cancel anybody's.
     for caller in [Caller::BuyerB, Caller::Nobody, Caller::Expired, Caller::Forged] {
-        let response = app.call(Method::DELETE, &format!("/api/reservations/{alice_reservation}"), credential(caller).as_deref(), None).await;
-        assert!(matches!(response.status, StatusCode::NOT_FOUND | StatusCode::UNAUTHORIZED), "{caller:?}: {}", response.status);
+        let response = app
+            .call(
+                Method::DELETE,
+                &format!("/api/reservations/{alice_reservation}"),
+                credential(caller).as_deref(),
+                None,
+            )
+            .await;
+        assert!(
+            matches!(response.status, StatusCode::NOT_FOUND | StatusCode::UNAUTHORIZED),
+            "{caller:?}: {}",
+            response.status
+        );
     }
-    let own = app.call(Method::DELETE, &format!("/api/reservations/{alice_reservation}"), credential(Caller::BuyerA).as_deref(), None).await;
+    let own = app
+        .call(
+            Method::DELETE,
+            &format!("/api/reservations/{alice_reservation}"),
+            credential(Caller::BuyerA).as_deref(),
+            None,
+        )
+        .await;
     assert_eq!(own.status, StatusCode::OK);
     let another = app.reserve(event, "alice", 1, None).await.body["data"]["id"].as_i64().unwrap();
-    let by_admin = app.call(Method::DELETE, &format!("/api/reservations/{another}"), credential(Caller::Admin).as_deref(), None).await;
+    let by_admin = app
+        .call(Method::DELETE, &format!("/api/reservations/{another}"), credential(Caller::Admin).as_deref(), None)
+        .await;
     assert_eq!(by_admin.status, StatusCode::OK);
     // The malformed headers: two Authorization headers, a non-bearer scheme.
     let twice = app
@@ -90,6 +130,12 @@ async fn every_endpoint_answers_each_caller_exactly() {
         .await
         .unwrap();
     assert_eq!(twice.status(), StatusCode::UNAUTHORIZED);
-    let basic = app.http.get(format!("{}/api/events", app.base)).header("authorization", "Basic YWxpY2U6eA==").send().await.unwrap();
+    let basic = app
+        .http
+        .get(format!("{}/api/events", app.base))
+        .header("authorization", "Basic YWxpY2U6eA==")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
 }

@@ -52,7 +52,13 @@ const BAD_IDS: [(&str, &str); 14] = [
 ];
 
 impl Case {
-    fn new(label: impl Into<String>, method: Method, path: impl Into<String>, status: StatusCode, code: &'static str) -> Self {
+    fn new(
+        label: impl Into<String>,
+        method: Method,
+        path: impl Into<String>,
+        status: StatusCode,
+        code: &'static str,
+    ) -> Self {
         Self { label: label.into(), method, path: path.into(), headers: Vec::new(), body: None, status, code }
     }
 
@@ -100,12 +106,33 @@ impl Fixture {
             ("available", Case::new("", Method::GET, "/api/events/available", ok, "").bearer(&self.alice)),
             ("read event", Case::new("", Method::GET, format!("/api/events/{event}"), ok, "").bearer(&self.alice)),
             ("create event", Case::new("", Method::POST, "/api/events", ok, "").bearer(&self.admin).json(EVENT_BODY)),
-            ("update event", Case::new("", Method::PUT, format!("/api/events/{event}"), ok, "").bearer(&self.admin).json(EVENT_BODY)),
-            ("close event", Case::new("", Method::POST, format!("/api/events/{event}/close"), ok, "").bearer(&self.admin)),
-            ("reserve", Case::new("", Method::POST, "/api/reservations", ok, "").bearer(&self.alice).json(self.reservation_body())),
-            ("read reservation", Case::new("", Method::GET, format!("/api/reservations/{reservation}"), ok, "").bearer(&self.alice)),
-            ("cancel", Case::new("", Method::DELETE, format!("/api/reservations/{reservation}"), ok, "").bearer(&self.alice)),
-            ("confirm", Case::new("", Method::POST, format!("/api/reservations/{reservation}/confirm"), ok, "").bearer(&self.alice)),
+            (
+                "update event",
+                Case::new("", Method::PUT, format!("/api/events/{event}"), ok, "").bearer(&self.admin).json(EVENT_BODY),
+            ),
+            (
+                "close event",
+                Case::new("", Method::POST, format!("/api/events/{event}/close"), ok, "").bearer(&self.admin),
+            ),
+            (
+                "reserve",
+                Case::new("", Method::POST, "/api/reservations", ok, "")
+                    .bearer(&self.alice)
+                    .json(self.reservation_body()),
+            ),
+            (
+                "read reservation",
+                Case::new("", Method::GET, format!("/api/reservations/{reservation}"), ok, "").bearer(&self.alice),
+            ),
+            (
+                "cancel",
+                Case::new("", Method::DELETE, format!("/api/reservations/{reservation}"), ok, "").bearer(&self.alice),
+            ),
+            (
+                "confirm",
+                Case::new("", Method::POST, format!("/api/reservations/{reservation}/confirm"), ok, "")
+                    .bearer(&self.alice),
+            ),
             ("list by user", Case::new("", Method::GET, "/api/reservations/user/alice", ok, "").bearer(&self.alice)),
         ]
     }
@@ -170,12 +197,32 @@ fn path_ids(fixture: &Fixture) -> Vec<Case> {
     let mut cases = Vec::new();
     for (label, id) in ids {
         for (endpoint, method, path, _, body) in id_endpoints() {
-            cases.push(id_case(fixture, endpoint, method, path, body, id, label, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"));
+            cases.push(id_case(
+                fixture,
+                endpoint,
+                method,
+                path,
+                body,
+                id,
+                label,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+            ));
         }
     }
     for (endpoint, method, path, unknown_code, body) in id_endpoints() {
         let unknown = UNKNOWN_ID.to_string();
-        cases.push(id_case(fixture, endpoint, method.clone(), path, body, &unknown, "unknown id", StatusCode::NOT_FOUND, unknown_code));
+        cases.push(id_case(
+            fixture,
+            endpoint,
+            method.clone(),
+            path,
+            body,
+            &unknown,
+            "unknown id",
+            StatusCode::NOT_FOUND,
+            unknown_code,
+        ));
     }
     cases
 }
@@ -222,7 +269,14 @@ fn path_users(fixture: &Fixture) -> Vec<Case> {
     users
         .into_iter()
         .map(|(label, user, status, code)| {
-            Case::new(format!("list by user: {label}"), Method::GET, format!("/api/reservations/user/{user}"), status, code).bearer(&fixture.alice)
+            Case::new(
+                format!("list by user: {label}"),
+                Method::GET,
+                format!("/api/reservations/user/{user}"),
+                status,
+                code,
+            )
+            .bearer(&fixture.alice)
         })
         .collect()
 }
@@ -253,7 +307,13 @@ fn content_types_and_sizes(fixture: &Fixture) -> Vec<Case> {
     for (endpoint, base) in body_endpoints(fixture) {
         let body = String::from_utf8(base.body.clone().unwrap()).unwrap();
         for (label, values) in &types {
-            let mut case = Case::new(format!("{endpoint}: {label}"), base.method.clone(), &base.path, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+            let mut case = Case::new(
+                format!("{endpoint}: {label}"),
+                base.method.clone(),
+                &base.path,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+            );
             case.headers = base.headers.iter().filter(|(name, _)| *name == "authorization").cloned().collect();
             for value in values {
                 case = case.header("content-type", value);
@@ -266,7 +326,13 @@ fn content_types_and_sizes(fixture: &Fixture) -> Vec<Case> {
             ("17 KiB of garbage", vec![b'{'; 17 * 1024]),
         ];
         for (label, oversized) in sizes {
-            let mut case = Case::new(format!("{endpoint}: {label}"), base.method.clone(), &base.path, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+            let mut case = Case::new(
+                format!("{endpoint}: {label}"),
+                base.method.clone(),
+                &base.path,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+            );
             case.headers = base.headers.clone();
             cases.push(case.raw_body(oversized));
         }
@@ -291,7 +357,13 @@ fn idempotency_keys(fixture: &Fixture) -> Vec<Case> {
     let mut cases = Vec::new();
     for (endpoint, base) in body_endpoints(fixture).into_iter().filter(|(endpoint, _)| *endpoint != "update event") {
         for (label, values) in &keys {
-            let mut case = Case::new(format!("{endpoint}: Idempotency-Key {label}"), base.method.clone(), &base.path, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+            let mut case = Case::new(
+                format!("{endpoint}: Idempotency-Key {label}"),
+                base.method.clone(),
+                &base.path,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+            );
             case.headers = base.headers.clone();
             for value in values {
                 case = case.raw_header("idempotency-key", value);
@@ -299,7 +371,13 @@ fn idempotency_keys(fixture: &Fixture) -> Vec<Case> {
             cases.push(case.raw_body(base.body.clone().unwrap()));
         }
     }
-    let reused = Case::new("reserve: a stored key with another quantity", Method::POST, "/api/reservations", StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
+    let reused = Case::new(
+        "reserve: a stored key with another quantity",
+        Method::POST,
+        "/api/reservations",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    );
     let body = format!(r#"{{"eventId":{},"userId":"alice","quantity":2}}"#, fixture.event);
     cases.push(reused.bearer(&fixture.alice).header("idempotency-key", KEY).json(body));
     cases
@@ -317,7 +395,19 @@ const BAD: StatusCode = StatusCode::BAD_REQUEST;
 
 /// Values no whole-number field accepts: the wrong type (422) or no JSON number at all (400).
 fn not_a_whole_number() -> Vec<(String, StatusCode, &'static str)> {
-    let unprocessable = ["\"1\"", "1.5", "1e3", "true", "null", "[1]", "{}", "\"1; DROP TABLE events\"", "9223372036854775808", "-9223372036854775809", "99999999999999999999"];
+    let unprocessable = [
+        "\"1\"",
+        "1.5",
+        "1e3",
+        "true",
+        "null",
+        "[1]",
+        "{}",
+        "\"1; DROP TABLE events\"",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "99999999999999999999",
+    ];
     let malformed = ["1e400", "-1e400", "NaN", "Infinity", "0x10", "+1", "010", "1.", "--1"];
     unprocessable
         .iter()
@@ -327,7 +417,16 @@ fn not_a_whole_number() -> Vec<(String, StatusCode, &'static str)> {
 }
 
 /// Strings that are not a date-time.
-const NOT_DATES: [&str; 8] = ["\"tomorrow\"", "\"\"", "\"2024-13-01T00:00:00\"", "\"2024-02-30T10:00:00\"", "\"1; DROP TABLE events\"", "\"${jndi:ldap://x/a}\"", "\"{{7*7}}\"", "1735671600000"];
+const NOT_DATES: [&str; 8] = [
+    "\"tomorrow\"",
+    "\"\"",
+    "\"2024-13-01T00:00:00\"",
+    "\"2024-02-30T10:00:00\"",
+    "\"1; DROP TABLE events\"",
+    "\"${jndi:ldap://x/a}\"",
+    "\"{{7*7}}\"",
+    "1735671600000",
+];
 
 /// Mutations of one field of an event body.
 fn event_mutations() -> Vec<(&'static str, Mutation)> {
@@ -335,7 +434,10 @@ fn event_mutations() -> Vec<(&'static str, Mutation)> {
         ("eventName", ("empty", invalid("\"\""), UNPROCESSABLE, "invalid_input")),
         ("eventName", ("blank", invalid("\"   \""), UNPROCESSABLE, "invalid_input")),
         ("eventName", ("201 characters", invalid(format!("\"{}\"", "n".repeat(201))), UNPROCESSABLE, "invalid_input")),
-        ("eventName", ("201 emoji", invalid(format!("\"{}\"", "\u{1f3ab}".repeat(201))), UNPROCESSABLE, "invalid_input")),
+        (
+            "eventName",
+            ("201 emoji", invalid(format!("\"{}\"", "\u{1f3ab}".repeat(201))), UNPROCESSABLE, "invalid_input"),
+        ),
         ("eventName", ("15 KiB", invalid(format!("\"{}\"", "n".repeat(15 * 1024))), UNPROCESSABLE, "invalid_input")),
         ("eventName", ("escaped NUL", invalid("\"\\u0000\""), UNPROCESSABLE, "invalid_input")),
         ("eventName", ("escaped NUL inside", invalid("\"a\\u0000b\""), UNPROCESSABLE, "invalid_input")),
@@ -481,7 +583,10 @@ fn bodies(fixture: &Fixture) -> Vec<Case> {
             cases.push(case.raw_body(bytes));
         };
         for (field, (label, value, status, code)) in rows {
-            let label = format!("{field} {label} ({})", value.as_deref().unwrap_or("absent").chars().take(40).collect::<String>());
+            let label = format!(
+                "{field} {label} ({})",
+                value.as_deref().unwrap_or("absent").chars().take(40).collect::<String>()
+            );
             push(label, mutate(&body, field, value.as_deref()).into_bytes(), status, code);
         }
         for (label, bytes, status, code) in whole_bodies(&body) {
@@ -493,7 +598,12 @@ fn bodies(fixture: &Fixture) -> Vec<Case> {
             push("salesCloseAt before salesOpenAt".into(), reversed.into_bytes(), UNPROCESSABLE, "invalid_input");
         }
         let first_field = body.split(',').next().unwrap().trim_start_matches('{').to_owned();
-        push("a field twice".into(), body.replacen('{', &format!("{{{first_field},"), 1).into_bytes(), UNPROCESSABLE, "invalid_input");
+        push(
+            "a field twice".into(),
+            body.replacen('{', &format!("{{{first_field},"), 1).into_bytes(),
+            UNPROCESSABLE,
+            "invalid_input",
+        );
     }
     cases
 }
@@ -513,12 +623,28 @@ fn routes(fixture: &Fixture) -> Vec<Case> {
         (Method::GET, format!("/api/reservations/{reservation}/confirm")),
     ]
     .into_iter()
-    .map(|(method, path)| Case::new(format!("{method} {path}"), method, path, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").bearer(&fixture.admin))
+    .map(|(method, path)| {
+        Case::new(format!("{method} {path}"), method, path, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+            .bearer(&fixture.admin)
+    })
     .collect();
-    for path in ["/api/event", "/API/EVENTS", format!("/api/events/{event}/open").as_str(), "/api/reservations/user/alice/extra", "/api/../api/events%2F1"] {
-        cases.push(Case::new(format!("GET {path}"), Method::GET, path, StatusCode::NOT_FOUND, "not_found").bearer(&fixture.admin));
+    for path in [
+        "/api/event",
+        "/API/EVENTS",
+        format!("/api/events/{event}/open").as_str(),
+        "/api/reservations/user/alice/extra",
+        "/api/../api/events%2F1",
+    ] {
+        cases.push(
+            Case::new(format!("GET {path}"), Method::GET, path, StatusCode::NOT_FOUND, "not_found")
+                .bearer(&fixture.admin),
+        );
     }
-    for (endpoint, mut case) in fixture.endpoints().into_iter().filter(|(endpoint, _)| matches!(*endpoint, "create event" | "update event" | "close event")) {
+    for (endpoint, mut case) in fixture
+        .endpoints()
+        .into_iter()
+        .filter(|(endpoint, _)| matches!(*endpoint, "create event" | "update event" | "close event"))
+    {
         case.headers.retain(|(name, _)| *name != "authorization");
         case = case.bearer(&fixture.alice);
         case.label = format!("{endpoint}: a buyer's token");
@@ -564,12 +690,33 @@ async fn every_malformed_request_gets_its_documented_error_and_changes_nothing()
         admin: TestApp::admin(),
     };
     let mut corpus = Vec::new();
-    for (method, path) in [(Method::DELETE, format!("/api/reservations/{cancelled}")), (Method::POST, format!("/api/reservations/{cancelled}/confirm"))] {
-        let case = Case::new(format!("{method} {path}: already cancelled"), method, path, StatusCode::CONFLICT, "already_cancelled");
+    for (method, path) in [
+        (Method::DELETE, format!("/api/reservations/{cancelled}")),
+        (Method::POST, format!("/api/reservations/{cancelled}/confirm")),
+    ] {
+        let case = Case::new(
+            format!("{method} {path}: already cancelled"),
+            method,
+            path,
+            StatusCode::CONFLICT,
+            "already_cancelled",
+        );
         corpus.push(case.bearer(&bob));
     }
-    let others = Case::new("read reservation: another buyer's", Method::GET, format!("/api/reservations/{}", fixture.reservation), StatusCode::NOT_FOUND, "reservation_not_found");
-    let cancel_others = Case::new("cancel: another buyer's", Method::DELETE, format!("/api/reservations/{}", fixture.reservation), StatusCode::NOT_FOUND, "reservation_not_found");
+    let others = Case::new(
+        "read reservation: another buyer's",
+        Method::GET,
+        format!("/api/reservations/{}", fixture.reservation),
+        StatusCode::NOT_FOUND,
+        "reservation_not_found",
+    );
+    let cancel_others = Case::new(
+        "cancel: another buyer's",
+        Method::DELETE,
+        format!("/api/reservations/{}", fixture.reservation),
+        StatusCode::NOT_FOUND,
+        "reservation_not_found",
+    );
     corpus.extend([others.bearer(&bob), cancel_others.bearer(&bob)]);
     corpus.extend(credentials(&fixture));
     corpus.extend(path_ids(&fixture));
@@ -598,11 +745,24 @@ async fn every_malformed_request_gets_its_documented_error_and_changes_nothing()
         let success = body.as_ref().map(|b| b["success"].clone());
         if (status, code, success.clone()) != (case.status, case.code, Some(json!(false))) {
             let shown: String = text.chars().take(200).collect();
-            failures.push(format!("{} ({} {}): expected {} {}, got {status} {shown:?}", case.label, case.method, case.path.chars().take(80).collect::<String>(), case.status, case.code));
+            failures.push(format!(
+                "{} ({} {}): expected {} {}, got {status} {shown:?}",
+                case.label,
+                case.method,
+                case.path.chars().take(80).collect::<String>(),
+                case.status,
+                case.code
+            ));
         }
     }
     println!("bad input: {} malformed requests sent", corpus.len());
     assert!(corpus.len() >= 200, "the corpus has {} cases", corpus.len());
-    assert!(failures.is_empty(), "{} of {} cases got another answer:\n{}", failures.len(), corpus.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases got another answer:\n{}",
+        failures.len(),
+        corpus.len(),
+        failures.join("\n")
+    );
     assert_eq!(snapshot(&app).await, before, "a malformed request changed the database");
 }

@@ -31,7 +31,10 @@ async fn thousand_buyers_for_a_hundred_seats(storage: Storage) {
         }
     }
     let (available, seats, rows) = app.check_conservation(event).await;
-    println!("{storage:?}: 1,000 buyers / 100 seats in {:?}: {created} created, {sold_out} sold out", started.elapsed());
+    println!(
+        "{storage:?}: 1,000 buyers / 100 seats in {:?}: {created} created, {sold_out} sold out",
+        started.elapsed()
+    );
     assert_eq!((created, sold_out), (100, 900), "other answers: {other:?}");
     assert!(other.is_empty());
     assert_eq!((available, seats, rows), (0, 100, 100));
@@ -62,7 +65,8 @@ async fn storm_until_sold_out(storage: Storage) {
                 loop {
                     let quantity = 1 + (worker + round) % 4;
                     let user = format!("storm-{worker}-{round}");
-                    let response = app.reserve(event, &user, quantity as i64, Some(&format!("k-{worker}-{round}"))).await;
+                    let response =
+                        app.reserve(event, &user, quantity as i64, Some(&format!("k-{worker}-{round}"))).await;
                     match (response.status, response.code()) {
                         (StatusCode::CREATED, _) => acknowledged.push(response.body["data"]["id"].as_i64().unwrap()),
                         (StatusCode::CONFLICT, "sold_out") => {
@@ -151,7 +155,9 @@ async fn a_cancel_sent_twenty_times_restores_seats_once() {
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let (app, token) = (app.clone(), token.clone());
-            tokio::spawn(async move { app.call(Method::DELETE, &format!("/api/reservations/{id}"), Some(&token), None).await })
+            tokio::spawn(async move {
+                app.call(Method::DELETE, &format!("/api/reservations/{id}"), Some(&token), None).await
+            })
         })
         .collect();
     let (mut ok, mut already) = (0, 0);
@@ -192,7 +198,8 @@ async fn after_the_sell_out_keyed_requests_are_decided_on_a_snapshot_with_the_sa
     assert!(snapshot_batches(&app).await >= snapshots_before + 3, "the three were decided on snapshots");
 
     let id = booked.body["data"]["id"].as_i64().unwrap();
-    let cancelled = app.call(Method::DELETE, &format!("/api/reservations/{id}"), Some(&TestApp::buyer("alice")), None).await;
+    let cancelled =
+        app.call(Method::DELETE, &format!("/api/reservations/{id}"), Some(&TestApp::buyer("alice")), None).await;
     assert_eq!(cancelled.status, StatusCode::OK, "{:?}", cancelled.body);
     let later = app.reserve(event, "bob", 1, Some("bob-1")).await;
     assert_eq!(later.status, StatusCode::CREATED, "the refused key was not used up: {:?}", later.body);

@@ -26,7 +26,9 @@ async fn held_seats_are_confirmed_in_time_or_given_back_once() {
     assert_eq!((confirmed.status, confirmed.body["data"]["status"].as_str()), (StatusCode::OK, Some("CONFIRMED")));
     let again = app.call(Method::POST, &format!("/api/reservations/{kept_id}/confirm"), Some(&buyer), None).await;
     assert_eq!(again.status, StatusCode::OK, "confirming twice changes nothing");
-    let stranger = app.call(Method::POST, &format!("/api/reservations/{kept_id}/confirm"), Some(&TestApp::buyer("other")), None).await;
+    let stranger = app
+        .call(Method::POST, &format!("/api/reservations/{kept_id}/confirm"), Some(&TestApp::buyer("other")), None)
+        .await;
     assert_eq!(stranger.status, StatusCode::NOT_FOUND);
 
     let lapsing = app.reserve(event, "holder", 3, None).await;
@@ -77,8 +79,16 @@ async fn a_sweeper_whose_lease_lapsed_is_fenced_off() {
     let new = next_fence(&app.db, "hold-sweeper").await.unwrap();
     assert!(new > old);
     let far_future = now_millis() + 3_600_000;
-    assert_eq!(sweep_once(&app.db, "hold-sweeper", old, far_future).await.unwrap(), Sweep::Fenced, "the paused holder writes nothing");
+    assert_eq!(
+        sweep_once(&app.db, "hold-sweeper", old, far_future).await.unwrap(),
+        Sweep::Fenced,
+        "the paused holder writes nothing"
+    );
     assert_eq!(app.check_conservation(event).await.0, 6, "the fenced sweep gave nothing back");
     assert_eq!(sweep_once(&app.db, "hold-sweeper", new, far_future).await.unwrap(), Sweep::Expired(vec![(event, 4)]));
-    assert_eq!(sweep_once(&app.db, "hold-sweeper", new, far_future).await.unwrap(), Sweep::Expired(vec![]), "seats come back once");
+    assert_eq!(
+        sweep_once(&app.db, "hold-sweeper", new, far_future).await.unwrap(),
+        Sweep::Expired(vec![]),
+        "seats come back once"
+    );
 }

@@ -52,7 +52,8 @@ async fn read_response(stream: &mut TcpStream) -> RawResponse {
             break at + 4;
         }
         let mut chunk = [0u8; 4096];
-        let read = tokio::time::timeout(PATIENCE, stream.read(&mut chunk)).await.expect("a response in time").expect("read");
+        let read =
+            tokio::time::timeout(PATIENCE, stream.read(&mut chunk)).await.expect("a response in time").expect("read");
         assert!(read > 0, "the connection closed before a whole response head: {:?}", String::from_utf8_lossy(&buffer));
         buffer.extend_from_slice(&chunk[..read]);
     };
@@ -65,11 +66,13 @@ async fn read_response(stream: &mut TcpStream) -> RawResponse {
             (name.trim().to_ascii_lowercase(), value.trim().to_owned())
         })
         .collect();
-    let length: usize = headers.iter().find(|(n, _)| n == "content-length").map_or(0, |(_, v)| v.parse().expect("a length"));
+    let length: usize =
+        headers.iter().find(|(n, _)| n == "content-length").map_or(0, |(_, v)| v.parse().expect("a length"));
     let mut body = buffer[head_end..].to_vec();
     while body.len() < length {
         let mut chunk = [0u8; 4096];
-        let read = tokio::time::timeout(PATIENCE, stream.read(&mut chunk)).await.expect("a body in time").expect("read");
+        let read =
+            tokio::time::timeout(PATIENCE, stream.read(&mut chunk)).await.expect("a body in time").expect("read");
         assert!(read > 0, "the connection closed in the middle of a body");
         body.extend_from_slice(&chunk[..read]);
     }
@@ -182,7 +185,10 @@ async fn start_reservation(app: &TestApp, body: &str) -> TcpStream {
 async fn until_refused(address: SocketAddr) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while TcpStream::connect(address).await.is_ok() {
-        assert!(tokio::time::Instant::now() < deadline, "the server still accepts connections after the shutdown signal");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server still accepts connections after the shutdown signal"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

@@ -38,7 +38,14 @@ fn inventory() -> impl Strategy<Value = Inventory> {
 }
 
 /// Builds an [`Inventory`] (the one place that names its fields).
-fn stock(available: i64, per_user_limit: i64, max_per_order: i64, sales_open_at: i64, sales_close_at: Option<i64>, closed_at: Option<i64>) -> Inventory {
+fn stock(
+    available: i64,
+    per_user_limit: i64,
+    max_per_order: i64,
+    sales_open_at: i64,
+    sales_close_at: Option<i64>,
+    closed_at: Option<i64>,
+) -> Inventory {
     Inventory { available, per_user_limit, max_per_order, sales_open_at, sales_close_at, closed_at, hold_seconds: 0 }
 }
 
@@ -83,7 +90,9 @@ fn prior() -> impl Strategy<Value = Prior> {
             prior.held_by_user.insert((*user).into(), seats);
         }
         for (index, (user, key, event_id, quantity)) in keyed.into_iter().enumerate() {
-            prior.by_idempotency_key.insert((user.into(), key.into()), stored(1_000 + index as i64, event_id, user, quantity, key));
+            prior
+                .by_idempotency_key
+                .insert((user.into(), key.into()), stored(1_000 + index as i64, event_id, user, quantity, key));
         }
         prior
     })
@@ -93,7 +102,8 @@ fn prior() -> impl Strategy<Value = Prior> {
 /// seats, and its key (a reservation whose id is the request's index).
 fn decide_alone(inventory: &Inventory, prior: &Prior, requests: &[ReservationRequest]) -> Vec<Decision> {
     let mut inventory = inventory.clone();
-    let mut prior = Prior { held_by_user: prior.held_by_user.clone(), by_idempotency_key: prior.by_idempotency_key.clone() };
+    let mut prior =
+        Prior { held_by_user: prior.held_by_user.clone(), by_idempotency_key: prior.by_idempotency_key.clone() };
     let mut decisions = Vec::new();
     for (index, request) in requests.iter().enumerate() {
         let (mut single, taken) = decide(&inventory, &prior, &[request], NOW);
@@ -224,7 +234,8 @@ fn timestamp() -> impl Strategy<Value = (String, Option<i64>)> {
     let offset = prop_oneof![Just(None), (-14 * 60..=14 * 60_i32).prop_map(Some)];
     let valid = (1970_i32..2100, 1_u32..=12, 1_u32..=28, 0_u32..24, 0_u32..60, 0_u32..60, offset).prop_map(
         |(year, month, day, hour, minute, second, offset)| {
-            let naive = chrono::NaiveDate::from_ymd_opt(year, month, day).unwrap().and_hms_opt(hour, minute, second).unwrap();
+            let naive =
+                chrono::NaiveDate::from_ymd_opt(year, month, day).unwrap().and_hms_opt(hour, minute, second).unwrap();
             let text = naive.format("%Y-%m-%dT%H:%M:%S").to_string();
             let utc = naive.and_utc().timestamp_millis();
             match offset {
@@ -240,8 +251,18 @@ fn timestamp() -> impl Strategy<Value = (String, Option<i64>)> {
     );
     let invalid = prop_oneof![
         proptest::sample::select(vec![
-            "", "tomorrow", "2024-13-01T00:00:00", "2024-02-30T10:00:00", "2024-12-31", "31/12/2024 19:00", "2024-12-31T25:00:00",
-            "2024-12-31T19:00:00+25:00", "2024-12-31 19:00:00Z", "1; DROP TABLE events", "${jndi:ldap://x}", "2024-12-31T19:00:00\u{0}",
+            "",
+            "tomorrow",
+            "2024-13-01T00:00:00",
+            "2024-02-30T10:00:00",
+            "2024-12-31",
+            "31/12/2024 19:00",
+            "2024-12-31T25:00:00",
+            "2024-12-31T19:00:00+25:00",
+            "2024-12-31 19:00:00Z",
+            "1; DROP TABLE events",
+            "${jndi:ldap://x}",
+            "2024-12-31T19:00:00\u{0}",
         ])
         .prop_map(str::to_owned),
         "[^0-9+\\-\\s]\\PC{0,40}",
@@ -360,14 +381,24 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         text().prop_map(Value::String),
     ];
     let field = prop_oneof![
-        proptest::sample::select(vec!["eventName", "totalSeats", "eventDate", "salesOpenAt", "eventId", "userId", "quantity", "holdSeconds"])
-            .prop_map(str::to_owned),
+        proptest::sample::select(vec![
+            "eventName",
+            "totalSeats",
+            "eventDate",
+            "salesOpenAt",
+            "eventId",
+            "userId",
+            "quantity",
+            "holdSeconds"
+        ])
+        .prop_map(str::to_owned),
         text(),
     ];
     leaf.prop_recursive(3, 24, 6, move |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            proptest::collection::vec((field.clone(), inner), 0..6).prop_map(|fields| Value::Object(fields.into_iter().collect())),
+            proptest::collection::vec((field.clone(), inner), 0..6)
+                .prop_map(|fields| Value::Object(fields.into_iter().collect())),
         ]
     })
 }
@@ -422,10 +453,22 @@ fn check_decoding(bytes: &[u8]) -> Result<(), TestCaseError> {
     for answer in [classify(decode::<EventInput>(bytes))?, classify(decode::<ReservationInput>(bytes))?] {
         match &parsed {
             Ok(value) if value.is_object() => {
-                prop_assert_ne!(answer, Decoded::Malformed, "a well-formed object called malformed: {:?}", String::from_utf8_lossy(bytes));
+                prop_assert_ne!(
+                    answer,
+                    Decoded::Malformed,
+                    "a well-formed object called malformed: {:?}",
+                    String::from_utf8_lossy(bytes)
+                );
             }
-            Ok(_) => prop_assert_eq!(answer, Decoded::Invalid, "well-formed JSON that is not an object: {:?}", String::from_utf8_lossy(bytes)),
-            Err(_) => prop_assert_eq!(answer, Decoded::Malformed, "malformed JSON: {:?}", String::from_utf8_lossy(bytes)),
+            Ok(_) => prop_assert_eq!(
+                answer,
+                Decoded::Invalid,
+                "well-formed JSON that is not an object: {:?}",
+                String::from_utf8_lossy(bytes)
+            ),
+            Err(_) => {
+                prop_assert_eq!(answer, Decoded::Malformed, "malformed JSON: {:?}", String::from_utf8_lossy(bytes))
+            }
         }
     }
     Ok(())
@@ -435,7 +478,8 @@ fn check_decoding(bytes: &[u8]) -> Result<(), TestCaseError> {
 /// seed; `TICKETING_FUZZ_CASES` runs more inputs than CI's 20,000. Prints the number of executions.
 #[test]
 fn decoding_any_bytes_never_panics_and_tells_malformed_from_invalid() {
-    let cases: u32 = std::env::var("TICKETING_FUZZ_CASES").map_or(20_000, |n| n.parse().expect("TICKETING_FUZZ_CASES is a count"));
+    let cases: u32 =
+        std::env::var("TICKETING_FUZZ_CASES").map_or(20_000, |n| n.parse().expect("TICKETING_FUZZ_CASES is a count"));
     let executions = AtomicU64::new(0);
     let inputs = prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..256),
@@ -447,6 +491,9 @@ fn decoding_any_bytes_never_panics_and_tells_malformed_from_invalid() {
         executions.fetch_add(2, Ordering::Relaxed);
         check_decoding(&bytes)
     });
-    println!("decoding fuzz: {} executions of decode over {cases} generated inputs", executions.load(Ordering::Relaxed));
+    println!(
+        "decoding fuzz: {} executions of decode over {cases} generated inputs",
+        executions.load(Ordering::Relaxed)
+    );
     result.unwrap();
 }

@@ -22,7 +22,10 @@ async fn send(app: &TestApp, method: Method, path: &str, token: &str, body: Opti
 }
 
 fn code(text: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(text).ok().and_then(|b| b["code"].as_str().map(str::to_owned)).unwrap_or_else(|| format!("no error code in {text:?}"))
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|b| b["code"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("no error code in {text:?}"))
 }
 
 /// B1: an id (or user id) in the path that is not UTF-8 after percent-decoding gets axum's plain-text 400.
@@ -41,7 +44,11 @@ async fn b1_a_path_id_that_is_not_utf8_gets_the_json_envelope() {
         (Method::GET, "/api/reservations/user/%FF", &alice, None),
     ] {
         let (status, text) = send(&app, method.clone(), path, token, body).await;
-        assert_eq!((status, code(&text)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input".to_owned()), "{method} {path}");
+        assert_eq!(
+            (status, code(&text)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input".to_owned()),
+            "{method} {path}"
+        );
     }
 }
 
@@ -59,7 +66,11 @@ async fn b2_a_json_array_is_not_an_object() {
         (Method::POST, "/api/reservations".to_owned(), &alice, array_reservation.into_bytes()),
     ] {
         let (status, text) = send(&app, method.clone(), &path, token, Some(&body)).await;
-        assert_eq!((status, code(&text)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input".to_owned()), "{method} {path}: {text}");
+        assert_eq!(
+            (status, code(&text)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input".to_owned()),
+            "{method} {path}: {text}"
+        );
     }
     assert_eq!(app.check_conservation(event).await, (10, 0, 0));
     // Well-formed JSON answered 400 malformed_json: the fourth element is a "trailing character" to serde.
@@ -69,9 +80,24 @@ async fn b2_a_json_array_is_not_an_object() {
 /// B3: malformed JSON is answered 422 invalid_input when a shape error comes before the syntax error.
 #[test]
 fn b3_malformed_json_is_always_malformed_json() {
-    for body in [&b"{\"extra\":1,"[..], b"{\"a\":1,}", b"{}{}", b"1; DROP TABLE events", b"{\"quantity\":\"1\",\x00", b"{\"eventName\"\x00:1}"] {
-        assert!(matches!(decode::<ReservationInput>(body), Err(ApiError::MalformedJson(_))), "{:?}", String::from_utf8_lossy(body));
-        assert!(matches!(decode::<EventInput>(body), Err(ApiError::MalformedJson(_))), "{:?}", String::from_utf8_lossy(body));
+    for body in [
+        &b"{\"extra\":1,"[..],
+        b"{\"a\":1,}",
+        b"{}{}",
+        b"1; DROP TABLE events",
+        b"{\"quantity\":\"1\",\x00",
+        b"{\"eventName\"\x00:1}",
+    ] {
+        assert!(
+            matches!(decode::<ReservationInput>(body), Err(ApiError::MalformedJson(_))),
+            "{:?}",
+            String::from_utf8_lossy(body)
+        );
+        assert!(
+            matches!(decode::<EventInput>(body), Err(ApiError::MalformedJson(_))),
+            "{:?}",
+            String::from_utf8_lossy(body)
+        );
     }
 }
 
@@ -79,8 +105,21 @@ fn b3_malformed_json_is_always_malformed_json() {
 /// quantity `idempotency_key_reused`, although a refused request stores nothing and, one at a time, it would book.
 #[test]
 fn b4_a_refused_request_does_not_use_up_its_key_in_the_batch() {
-    let inventory = Inventory { available: 1, per_user_limit: 8, max_per_order: 4, sales_open_at: 0, sales_close_at: None, closed_at: None, hold_seconds: 0 };
-    let request = |quantity| ReservationRequest { event_id: 1, user_id: "ann".into(), quantity, idempotency_key: Some("k".into()) };
+    let inventory = Inventory {
+        available: 1,
+        per_user_limit: 8,
+        max_per_order: 4,
+        sales_open_at: 0,
+        sales_close_at: None,
+        closed_at: None,
+        hold_seconds: 0,
+    };
+    let request = |quantity| ReservationRequest {
+        event_id: 1,
+        user_id: "ann".into(),
+        quantity,
+        idempotency_key: Some("k".into()),
+    };
     let (too_many, corrected) = (request(2), request(1));
     let (decisions, taken) = decide(&inventory, &Prior::default(), &[&too_many, &corrected], 10);
     assert_eq!(decisions[0], Decision::Refuse(Refusal::SoldOut { available: 1, requested: 2 }));
@@ -94,7 +133,8 @@ fn b4_a_refused_request_does_not_use_up_its_key_in_the_batch() {
 #[tokio::test]
 async fn b5_a_sale_cannot_close_before_it_opens() {
     let app = TestApp::spawn().await;
-    let body = br#"{"eventName":"x","totalSeats":1,"eventDate":"2030-01-01T00:00:00","salesCloseAt":"2020-01-01T00:00:00"}"#;
+    let body =
+        br#"{"eventName":"x","totalSeats":1,"eventDate":"2030-01-01T00:00:00","salesCloseAt":"2020-01-01T00:00:00"}"#;
     let (status, text) = send(&app, Method::POST, "/api/events", &TestApp::admin(), Some(body)).await;
     assert_eq!((status, code(&text)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input".to_owned()), "{text}");
 }

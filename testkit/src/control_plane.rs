@@ -80,20 +80,13 @@ impl ControlPlane {
         let bin_dir = bin_dir()?;
         let running = RunningScript::start().await?;
         let cluster_dir = running.cluster_dir();
-        let kubeconfig = Kubeconfig::read_from(cluster_dir.join("kubeconfig"))
-            .context("reading the kubeconfig")?;
-        let config =
-            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                .await
-                .context("loading the kubeconfig")?;
-        let admin_token = std::fs::read_to_string(cluster_dir.join("pki/admin-token"))
-            .context("reading the admin token")?;
-        Ok(Self {
-            running,
-            bin_dir,
-            config,
-            admin_token,
-        })
+        let kubeconfig = Kubeconfig::read_from(cluster_dir.join("kubeconfig")).context("reading the kubeconfig")?;
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+            .await
+            .context("loading the kubeconfig")?;
+        let admin_token =
+            std::fs::read_to_string(cluster_dir.join("pki/admin-token")).context("reading the admin token")?;
+        Ok(Self { running, bin_dir, config, admin_token })
     }
 
     /// The control plane shared by every test of this test binary, started by the first caller.
@@ -108,8 +101,7 @@ impl ControlPlane {
     /// # Panics
     /// Never for a started control plane, whose configuration was already loaded once.
     pub fn client(&self) -> kube::Client {
-        kube::Client::try_from(self.config.clone())
-            .expect("the control plane's kubeconfig makes a valid client")
+        kube::Client::try_from(self.config.clone()).expect("the control plane's kubeconfig makes a valid client")
     }
 
     /// The client configuration behind [`ControlPlane::client`], to derive clients with other credentials.
@@ -134,11 +126,7 @@ impl ControlPlane {
     /// If the binary is not in the cache, saying to run `scripts/control-plane.sh build`.
     pub fn binary(&self, name: &str) -> PathBuf {
         let path = self.bin_dir.join(name);
-        assert!(
-            path.is_file(),
-            "{} is missing: run scripts/control-plane.sh build first",
-            path.display()
-        );
+        assert!(path.is_file(), "{} is missing: run scripts/control-plane.sh build first", path.display());
         path
     }
 
@@ -199,20 +187,14 @@ impl ControlPlane {
     pub async fn namespace(&self, prefix: &str) -> Result<String> {
         let client = self.client();
         let namespace = Namespace {
-            metadata: ObjectMeta {
-                generate_name: Some(format!("{prefix}-")),
-                ..ObjectMeta::default()
-            },
+            metadata: ObjectMeta { generate_name: Some(format!("{prefix}-")), ..ObjectMeta::default() },
             ..Namespace::default()
         };
         let created = Api::<Namespace>::all(client.clone())
             .create(&PostParams::default(), &namespace)
             .await
             .with_context(|| format!("creating a namespace with prefix {prefix:?}"))?;
-        let name = created
-            .metadata
-            .name
-            .context("the created namespace has no name")?;
+        let name = created.metadata.name.context("the created namespace has no name")?;
         let accounts: Api<ServiceAccount> = Api::namespaced(client, &name);
         let exists = |account: Option<&ServiceAccount>| account.is_some();
         match tokio::time::timeout(SERVICE_ACCOUNT_TIMEOUT, await_condition(accounts, "default", exists)).await {

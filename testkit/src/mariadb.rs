@@ -22,12 +22,8 @@ pub fn server_url() -> String {
 pub async fn fresh_database() -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let server = server_url();
-    let name = format!(
-        "t_{}_{}_{:08x}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        rand::random::<u32>()
-    );
+    let name =
+        format!("t_{}_{}_{:08x}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), rand::random::<u32>());
     let mut connection = MySqlConnection::connect(&server)
         .await
         .unwrap_or_else(|e| panic!("cannot connect to the test MariaDB at TICKETING_TEST_MYSQL_URL: {e}"));

@@ -24,10 +24,7 @@ use ticketing_testkit::control_plane::ControlPlane;
 const ACT_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn metadata(name: &str) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(name.to_owned()),
-        ..ObjectMeta::default()
-    }
+    ObjectMeta { name: Some(name.to_owned()), ..ObjectMeta::default() }
 }
 
 #[tokio::test]
@@ -43,10 +40,7 @@ async fn lists_the_system_namespaces_and_a_created_one() -> Result<()> {
         .filter_map(|namespace| namespace.metadata.name)
         .collect();
     for expected in ["default", "kube-system", created.as_str()] {
-        assert!(
-            names.iter().any(|name| name == expected),
-            "{expected} missing from {names:?}"
-        );
+        assert!(names.iter().any(|name| name == expected), "{expected} missing from {names:?}");
     }
     Ok(())
 }
@@ -60,15 +54,9 @@ async fn deployment_of_two_replicas_becomes_ready_on_the_fake_node() -> Result<(
         metadata: metadata("web"),
         spec: Some(DeploymentSpec {
             replicas: Some(2),
-            selector: LabelSelector {
-                match_labels: Some(labels.clone()),
-                ..LabelSelector::default()
-            },
+            selector: LabelSelector { match_labels: Some(labels.clone()), ..LabelSelector::default() },
             template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels),
-                    ..ObjectMeta::default()
-                }),
+                metadata: Some(ObjectMeta { labels: Some(labels), ..ObjectMeta::default() }),
                 spec: Some(PodSpec {
                     containers: vec![Container {
                         name: "web".into(),
@@ -84,22 +72,15 @@ async fn deployment_of_two_replicas_becomes_ready_on_the_fake_node() -> Result<(
     };
     let deployments: Api<Deployment> = Api::namespaced(control_plane.client(), &namespace);
 
-    deployments
-        .create(&PostParams::default(), &deployment)
-        .await?;
+    deployments.create(&PostParams::default(), &deployment).await?;
 
     let two_ready = |deployment: Option<&Deployment>| {
-        deployment
-            .and_then(|d| d.status.as_ref())
-            .and_then(|status| status.ready_replicas)
-            == Some(2)
+        deployment.and_then(|d| d.status.as_ref()).and_then(|status| status.ready_replicas) == Some(2)
     };
     tokio::time::timeout(ACT_TIMEOUT, await_condition(deployments, "web", two_ready))
         .await
         .context("the Deployment did not reach 2 ready replicas")??;
-    let pods = Api::<Pod>::namespaced(control_plane.client(), &namespace)
-        .list(&ListParams::default())
-        .await?;
+    let pods = Api::<Pod>::namespaced(control_plane.client(), &namespace).list(&ListParams::default()).await?;
     assert_eq!(pods.items.len(), 2);
     for pod in pods {
         let spec = pod.spec.context("pod without spec")?;
@@ -116,13 +97,7 @@ async fn garbage_collector_deletes_a_config_map_whose_owner_is_deleted() -> Resu
     let namespace = control_plane.namespace("gc").await?;
     let config_maps: Api<ConfigMap> = Api::namespaced(control_plane.client(), &namespace);
     let owner = config_maps
-        .create(
-            &PostParams::default(),
-            &ConfigMap {
-                metadata: metadata("owner"),
-                ..ConfigMap::default()
-            },
-        )
+        .create(&PostParams::default(), &ConfigMap { metadata: metadata("owner"), ..ConfigMap::default() })
         .await?;
     let owned = ConfigMap {
         metadata: ObjectMeta {
@@ -140,17 +115,11 @@ async fn garbage_collector_deletes_a_config_map_whose_owner_is_deleted() -> Resu
     let owned = config_maps.create(&PostParams::default(), &owned).await?;
     let owned_uid = owned.metadata.uid.context("owned without uid")?;
 
-    config_maps
-        .delete("owner", &DeleteParams::background())
-        .await?;
+    config_maps.delete("owner", &DeleteParams::background()).await?;
 
     tokio::time::timeout(
         ACT_TIMEOUT,
-        await_condition(
-            config_maps.clone(),
-            "owned",
-            conditions::is_deleted(&owned_uid),
-        ),
+        await_condition(config_maps.clone(), "owned", conditions::is_deleted(&owned_uid)),
     )
     .await
     .context("the garbage collector did not delete the owned ConfigMap")??;
@@ -164,43 +133,23 @@ async fn token_request_returns_a_token_that_authenticates_as_the_service_account
     let namespace = control_plane.namespace("token").await?;
     let accounts: Api<ServiceAccount> = Api::namespaced(control_plane.client(), &namespace);
     accounts
-        .create(
-            &PostParams::default(),
-            &ServiceAccount {
-                metadata: metadata("robot"),
-                ..ServiceAccount::default()
-            },
-        )
+        .create(&PostParams::default(), &ServiceAccount { metadata: metadata("robot"), ..ServiceAccount::default() })
         .await?;
     let request = TokenRequest {
-        spec: Some(TokenRequestSpec {
-            expiration_seconds: Some(600),
-            ..TokenRequestSpec::default()
-        }),
+        spec: Some(TokenRequestSpec { expiration_seconds: Some(600), ..TokenRequestSpec::default() }),
         ..TokenRequest::default()
     };
 
-    let issued = accounts
-        .create_token_request("robot", &PostParams::default(), &request)
-        .await?;
+    let issued = accounts.create_token_request("robot", &PostParams::default(), &request).await?;
 
-    let token = issued
-        .status
-        .and_then(|status| status.token)
-        .context("TokenRequest without a token")?;
+    let token = issued.status.and_then(|status| status.token).context("TokenRequest without a token")?;
     let mut config = control_plane.config().clone();
     config.auth_info.token = Some(token.into());
     let review = Api::<SelfSubjectReview>::all(Client::try_from(config)?)
         .create(&PostParams::default(), &SelfSubjectReview::default())
         .await?;
-    let username = review
-        .status
-        .and_then(|status| status.user_info)
-        .and_then(|user| user.username);
-    assert_eq!(
-        username,
-        Some(format!("system:serviceaccount:{namespace}:robot"))
-    );
+    let username = review.status.and_then(|status| status.user_info).and_then(|user| user.username);
+    assert_eq!(username, Some(format!("system:serviceaccount:{namespace}:robot")));
     Ok(())
 }
 
@@ -215,11 +164,7 @@ async fn cached_kubectl_reports_the_built_server_version() -> Result<()> {
         .output()
         .await?;
 
-    assert!(
-        output.status.success(),
-        "kubectl failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "kubectl failed: {}", String::from_utf8_lossy(&output.stderr));
     let version: serde_json::Value = serde_json::from_slice(&output.stdout)?;
     assert_eq!(version["serverVersion"]["gitVersion"], "v1.36.3");
     assert_eq!(version["clientVersion"]["gitVersion"], "v1.36.3");
@@ -242,16 +187,9 @@ fn processes_using(dir: &Path) -> Result<usize> {
 #[tokio::test]
 async fn dropping_a_control_plane_stops_its_processes_and_removes_its_directory() -> Result<()> {
     let control_plane = ControlPlane::start().await?;
-    let dir = control_plane
-        .kubeconfig_path()
-        .parent()
-        .context("kubeconfig without directory")?
-        .to_path_buf();
+    let dir = control_plane.kubeconfig_path().parent().context("kubeconfig without directory")?.to_path_buf();
     // The run script, etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok.
-    assert!(
-        processes_using(&dir)? >= 6,
-        "expected the run script and five components to be running"
-    );
+    assert!(processes_using(&dir)? >= 6, "expected the run script and five components to be running");
 
     drop(control_plane);
 
@@ -269,11 +207,7 @@ struct StopOnDrop<'a> {
 impl Drop for StopOnDrop<'_> {
     fn drop(&mut self) {
         if self.dir.join("run.pid").exists() {
-            let _ = std::process::Command::new("bash")
-                .arg(self.script)
-                .arg("stop")
-                .arg(self.dir)
-                .output();
+            let _ = std::process::Command::new("bash").arg(self.script).arg("stop").arg(self.dir).output();
         }
     }
 }
@@ -282,44 +216,18 @@ impl Drop for StopOnDrop<'_> {
 async fn script_start_prints_a_working_kubeconfig_and_stop_ends_every_process() -> Result<()> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/control-plane.sh");
     let dir = std::env::temp_dir().join(format!("ticketing-script-test-{}", std::process::id()));
-    let _stop_on_failure = StopOnDrop {
-        script: &script,
-        dir: &dir,
-    };
-    let started = tokio::process::Command::new("bash")
-        .arg(&script)
-        .arg("start")
-        .arg(&dir)
-        .output()
-        .await?;
-    assert!(
-        started.status.success(),
-        "start failed: {}",
-        String::from_utf8_lossy(&started.stderr)
-    );
-    assert_eq!(
-        String::from_utf8(started.stdout)?,
-        fs::read_to_string(dir.join("kubeconfig"))?
-    );
+    let _stop_on_failure = StopOnDrop { script: &script, dir: &dir };
+    let started = tokio::process::Command::new("bash").arg(&script).arg("start").arg(&dir).output().await?;
+    assert!(started.status.success(), "start failed: {}", String::from_utf8_lossy(&started.stderr));
+    assert_eq!(String::from_utf8(started.stdout)?, fs::read_to_string(dir.join("kubeconfig"))?);
     let kubeconfig = kube::config::Kubeconfig::read_from(dir.join("kubeconfig"))?;
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
-    let nodes = Api::<Node>::all(Client::try_from(config)?)
-        .list(&ListParams::default())
-        .await?;
+    let nodes = Api::<Node>::all(Client::try_from(config)?).list(&ListParams::default()).await?;
     assert_eq!(nodes.items.len(), 1);
 
-    let stopped = tokio::process::Command::new("bash")
-        .arg(&script)
-        .arg("stop")
-        .arg(&dir)
-        .output()
-        .await?;
+    let stopped = tokio::process::Command::new("bash").arg(&script).arg("stop").arg(&dir).output().await?;
 
-    assert!(
-        stopped.status.success(),
-        "stop failed: {}",
-        String::from_utf8_lossy(&stopped.stderr)
-    );
+    assert!(stopped.status.success(), "stop failed: {}", String::from_utf8_lossy(&stopped.stderr));
     assert_eq!(processes_using(&dir)?, 0);
     fs::remove_dir_all(&dir)?;
     Ok(())

@@ -198,11 +198,11 @@ pub async fn run_case(
     let target = cluster.target().await?;
     let mut admin = Conn::new(&cluster.replica_target(0).await?);
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
-    let event = api::create_event(&mut admin, credentials, &format!("faults-{}", case.name()), seats, MAX_QUANTITY, 8, 0)
-        .await?;
+    let event =
+        api::create_event(&mut admin, credentials, &format!("faults-{}", case.name()), seats, MAX_QUANTITY, 8, 0)
+            .await?;
     let holds = if case == Case::R5 {
-        let hold_event =
-            api::create_event(&mut admin, credentials, "faults-holds", 1_000_000, 1, 1, 1).await?;
+        let hold_event = api::create_event(&mut admin, credentials, "faults-holds", 1_000_000, 1, 1, 1).await?;
         Some((hold_event, HoldTraffic::start(target.clone(), credentials.clone(), hold_event.id, &run)))
     } else {
         None
@@ -230,16 +230,8 @@ pub async fn run_case(
             outcome
         })
     };
-    let mut ctx = Ctx {
-        cluster,
-        credentials,
-        plan,
-        sold,
-        capacity: seats,
-        clock,
-        storm_done,
-        observations: BTreeMap::new(),
-    };
+    let mut ctx =
+        Ctx { cluster, credentials, plan, sold, capacity: seats, clock, storm_done, observations: BTreeMap::new() };
     let fault = inject(case, &mut ctx).await;
     let outcome = storm.await.context("the storm task failed")??;
     let samples = sampler.finish().await;
@@ -501,7 +493,12 @@ async fn check(
         seats_sold: taken,
         oversold: (taken - total).max(0),
         acknowledged_lost: verdict.count("acknowledged_exist"),
-        client_errors: outcome.errors.iter().filter(|(class, _)| !class.ends_with(" sold_out")).map(|(c, n)| (c.clone(), *n)).collect(),
+        client_errors: outcome
+            .errors
+            .iter()
+            .filter(|(class, _)| !class.ends_with(" sold_out"))
+            .map(|(c, n)| (c.clone(), *n))
+            .collect(),
         fault_secs: window.map(|window| round(window.healed - window.injected)),
         recovery_secs: window.and_then(|window| samples.recovery_secs(window.injected, window.healed)).map(round),
         storm_secs: round(outcome.measured.elapsed_secs),

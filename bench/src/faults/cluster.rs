@@ -104,8 +104,7 @@ impl Cluster {
     /// Starts replica `index` on its port (again) and waits until it is ready.
     pub async fn restart_replica(&mut self, index: usize) -> anyhow::Result<()> {
         self.kill_replica(index)?;
-        let backend =
-            Backend::External { database_url: self.database_url(), redis_url: Some(self.redis.url()) };
+        let backend = Backend::External { database_url: self.database_url(), redis_url: Some(self.redis.url()) };
         let replica = &mut self.replicas[index];
         let bind = format!("127.0.0.1:{}", replica.port);
         let sweep = SWEEP_INTERVAL_MS.to_string();

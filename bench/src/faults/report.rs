@@ -168,7 +168,10 @@ mod tests {
         let cases = [case("R1"), broken];
         let campaign = Campaign { quick: true, connections: 50, replicas: 2, passed: false, cases: &cases };
         let table = to_markdown(&campaign);
-        assert!(table.contains("| R1 | Redis stopped | 0 | 0 | 503 unavailable: 7 | 2.00 | 0.25 | 100 / 100 | ok |"), "{table}");
+        assert!(
+            table.contains("| R1 | Redis stopped | 0 | 0 | 503 unavailable: 7 | 2.00 | 0.25 | 100 / 100 | ok |"),
+            "{table}"
+        );
         assert!(table.contains("| R2 | Redis stopped | 3 |"), "{table}");
         assert!(table.contains("| BROKEN |"), "{table}");
         assert!(table.contains("- readyz_during_fault: \"degraded\""), "{table}");

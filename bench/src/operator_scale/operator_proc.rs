@@ -41,8 +41,8 @@ pub struct OperatorProcess {
 impl OperatorProcess {
     /// Starts the operator and waits until it has bound its metrics address.
     pub fn start(setup: &OperatorSetup<'_>) -> anyhow::Result<Self> {
-        let mut log = std::fs::File::create(setup.log_path)
-            .with_context(|| format!("creating {}", setup.log_path.display()))?;
+        let mut log =
+            std::fs::File::create(setup.log_path).with_context(|| format!("creating {}", setup.log_path.display()))?;
         // setpriv (util-linux, which the control plane needs as well) gives the operator a parent-death signal, so
         // a benchmark that is killed does not leave it running.
         let mut child = Command::new("setpriv")

@@ -81,7 +81,10 @@ impl Report {
             ("operator CPU", format!("{:.1} s", self.operator_cpu_seconds)),
             ("applies", format!("{:.1} s, {:.0} TicketEvents/s", self.apply_seconds, self.apply_rate)),
             ("time to reconciled (status current, children exist)", optional(self.reconciled_seconds)),
-            ("reconciles until steady state", format!("{:.0} ({:.0} failed)", self.reconciles, self.reconcile_failures)),
+            (
+                "reconciles until steady state",
+                format!("{:.0} ({:.0} failed)", self.reconciles, self.reconcile_failures),
+            ),
             ("reconciles per second once steady", format!("{:.1}", self.idle_reconciles_per_second)),
         ];
         for (name, value) in rows {
@@ -103,9 +106,7 @@ impl Report {
 pub fn counter(metrics_text: &str, name: &str) -> f64 {
     metrics_text
         .lines()
-        .filter(|line| {
-            line.strip_prefix(name).is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
-        })
+        .filter(|line| line.strip_prefix(name).is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{')))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }

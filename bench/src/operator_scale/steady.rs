@@ -47,11 +47,14 @@ pub fn progress(event: &TicketEvent, children: &ChildrenSeen) -> Progress {
     let Some(status) = &event.status else { return Progress::Pending };
     let generation = event.metadata.generation;
     let condition = |type_: &str| {
-        status.conditions.iter().find(|c| c.type_ == type_ && c.observed_generation == generation).map(|c| c.status.as_str())
+        status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == type_ && c.observed_generation == generation)
+            .map(|c| c.status.as_str())
     };
     let name = event.name_any();
-    let children_exist =
-        CHILD_KINDS.iter().all(|kind| children.get(kind).is_some_and(|names| names.contains(&name)));
+    let children_exist = CHILD_KINDS.iter().all(|kind| children.get(kind).is_some_and(|names| names.contains(&name)));
     let decided = !matches!(status.phase, None | Some(Phase::Pending) | Some(Phase::Failed));
     let reconciled = status.observed_generation == generation
         && generation.is_some()

@@ -11,8 +11,8 @@ use ticketing_crds::{Phase, TicketEvent};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::support::service::ReservationService;
 use crate::support::scenario::eventually;
+use crate::support::service::ReservationService;
 use crate::support::{cluster, DEADLINE};
 
 #[tokio::test]
@@ -32,7 +32,8 @@ async fn the_binary_logs_json_serves_metrics_and_releases_its_lease_on_sigterm()
     let first_line = logs.next_line().await?.context("a first log line")?;
     let mut line = first_line.clone();
     let addr = loop {
-        let entry: serde_json::Value = serde_json::from_str(&line).with_context(|| format!("a JSON log line: {line}"))?;
+        let entry: serde_json::Value =
+            serde_json::from_str(&line).with_context(|| format!("a JSON log line: {line}"))?;
         if entry["fields"]["message"] == "ticketing-operator starting" {
             break entry["fields"]["addr"].as_str().context("the bound address")?.to_string();
         }

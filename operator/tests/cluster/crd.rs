@@ -60,10 +60,18 @@ async fn invalid_events_are_rejected_with_the_message_of_the_broken_rule() -> Re
     let api: Api<TicketEvent> = Api::namespaced(control_plane.client(), &namespace);
     let cases = [
         ("/spec/sale/closesAt", json!("2027-05-01T09:00:00Z"), "spec.sale.closesAt must be after spec.sale.opensAt"),
-        ("/spec/scaling/hpa/minReplicas", json!(6), "spec.scaling.hpa.minReplicas must not exceed spec.scaling.hpa.maxReplicas"),
+        (
+            "/spec/scaling/hpa/minReplicas",
+            json!(6),
+            "spec.scaling.hpa.minReplicas must not exceed spec.scaling.hpa.maxReplicas",
+        ),
         ("/spec/capacity", json!(0), "spec.capacity must be at least 1"),
         ("/spec/scaling/peakReplicas", json!(0), "spec.scaling.peakReplicas"),
-        ("/spec/scaling/baselineReplicas", json!(4), "spec.scaling.peakReplicas must be at least spec.scaling.baselineReplicas"),
+        (
+            "/spec/scaling/baselineReplicas",
+            json!(4),
+            "spec.scaling.peakReplicas must be at least spec.scaling.baselineReplicas",
+        ),
     ];
 
     for (index, (pointer, value, message)) in cases.into_iter().enumerate() {
@@ -91,8 +99,10 @@ async fn capacity_and_opening_are_frozen_once_the_sale_opened_but_free_before() 
     api.patch_status("final", &manager, &Patch::Merge(set_phase("OnSale"))).await?;
     let capacity = api.patch("final", &manager, &Patch::Merge(json!({ "spec": { "capacity": 150 } }))).await;
     let later = (before.spec.sale.opens_at + Duration::hours(1)).to_rfc3339();
-    let opening = api.patch("final", &manager, &Patch::Merge(json!({ "spec": { "sale": { "opensAt": later } } }))).await;
-    let name = api.patch("final", &manager, &Patch::Merge(json!({ "spec": { "eventName": "Cup Final (replay)" } }))).await;
+    let opening =
+        api.patch("final", &manager, &Patch::Merge(json!({ "spec": { "sale": { "opensAt": later } } }))).await;
+    let name =
+        api.patch("final", &manager, &Patch::Merge(json!({ "spec": { "eventName": "Cup Final (replay)" } }))).await;
 
     assert_eq!(before.spec.capacity, 120, "capacity may change before the sale opens");
     assert!(rejection(capacity).contains("spec.capacity cannot change once the sale has opened"));

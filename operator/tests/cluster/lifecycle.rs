@@ -5,9 +5,9 @@ use anyhow::Result;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::ResourceExt;
 use serde_json::json;
@@ -105,7 +105,10 @@ async fn the_scale_subresource_sets_the_replica_floor_and_reports_the_pods() -> 
     scenario.create_event("final", 100).await?;
     scenario.wait_ready("final", Phase::Scheduled, 1).await?;
 
-    scenario.events.patch_scale("final", &PatchParams::default(), &Patch::Merge(json!({ "spec": { "replicas": 2 } }))).await?;
+    scenario
+        .events
+        .patch_scale("final", &PatchParams::default(), &Patch::Merge(json!({ "spec": { "replicas": 2 } })))
+        .await?;
 
     assert_eq!(scenario.events.get("final").await?.spec.replicas, Some(2));
     eventually("the HPA floor to follow the scale subresource", || async {
@@ -117,7 +120,10 @@ async fn the_scale_subresource_sets_the_replica_floor_and_reports_the_pods() -> 
     let scale = scenario.events.get_scale("final").await?;
     let scale_status = scale.status.expect("a scale status");
     assert_eq!(scale_status.replicas, 2);
-    assert_eq!(scale_status.selector.as_deref(), Some("app.kubernetes.io/name=ticketing-service,ticketing.dev/event=final"));
+    assert_eq!(
+        scale_status.selector.as_deref(),
+        Some("app.kubernetes.io/name=ticketing-service,ticketing.dev/event=final")
+    );
     scenario.stop().await
 }
 
@@ -156,9 +162,10 @@ async fn an_unreachable_service_degrades_the_event_without_moving_its_phase() ->
 
     let degraded = eventually("the event to be degraded", || async {
         let status = scenario.events.get("final").await?.status.unwrap_or_default();
-        let degraded = status.conditions.iter().any(|c| {
-            c.type_ == "Degraded" && c.status == "True" && c.reason == "ServiceApiUnavailable"
-        });
+        let degraded = status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Degraded" && c.status == "True" && c.reason == "ServiceApiUnavailable");
         Ok(degraded.then_some(status))
     })
     .await?;

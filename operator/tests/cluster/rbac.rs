@@ -36,7 +36,8 @@ async fn client_with_printed_rbac(scenario: &Scenario) -> Result<Client> {
         for object in [role, binding] {
             let object: DynamicObject = serde_json::from_value(object)?;
             let kind = object.types.as_ref().context("types")?.kind.clone();
-            let resource = ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk("rbac.authorization.k8s.io", "v1", &kind));
+            let resource =
+                ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk("rbac.authorization.k8s.io", "v1", &kind));
             let api: Api<DynamicObject> = if kind.starts_with("Cluster") {
                 Api::all_with(admin.clone(), &resource)
             } else {
@@ -51,7 +52,8 @@ async fn client_with_printed_rbac(scenario: &Scenario) -> Result<Client> {
     };
     let token = accounts.create_token_request("operator", &PostParams::default(), &request).await?;
     let token = token.status.context("a token")?.token;
-    let mut kubeconfig: Value = serde_yaml::from_str(&std::fs::read_to_string(scenario.control_plane().kubeconfig_path())?)?;
+    let mut kubeconfig: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(scenario.control_plane().kubeconfig_path())?)?;
     for user in kubeconfig["users"].as_array_mut().context("users")? {
         user["user"] = json!({ "token": token });
     }

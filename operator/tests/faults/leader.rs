@@ -45,7 +45,9 @@ async fn a_frozen_lease_holder_is_replaced_and_does_not_fight_when_it_resumes() 
     let updates = batch::assert_stable(&fixture, &converged, alpha.logged("lost the lease; standing by")).await?;
     let leases: Api<Lease> = Api::namespaced(fixture.control_plane.client(), &fixture.namespace);
     let held_by = holder(&leases).await?;
-    println!("lease holder SIGSTOP: after SIGCONT {updates} TicketEvent changes watched, none flapped; holder {held_by:?}");
+    println!(
+        "lease holder SIGSTOP: after SIGCONT {updates} TicketEvent changes watched, none flapped; holder {held_by:?}"
+    );
     ensure!(held_by.as_deref() == Some("beta"), "beta keeps the Lease, held by {held_by:?}");
     fixture.pass();
     Ok(())

@@ -70,7 +70,12 @@ async fn a_reconcile_from_a_stale_copy_leaves_the_newer_status_alone() -> Result
     let outcome = reconcile(Arc::new(stale), context).await;
 
     let after = events.get("stale").await?;
-    ensure!(after.status == newer.status, "the stale reconcile rewrote the status: {:?} -> {:?}", newer.status, after.status);
+    ensure!(
+        after.status == newer.status,
+        "the stale reconcile rewrote the status: {:?} -> {:?}",
+        newer.status,
+        after.status
+    );
     let error = format!("{:?}", outcome.err().context("the stale reconcile fails, to be retried on a newer copy")?);
     ensure!(error.contains("409"), "the failure is the conflict: {error}");
     fixture.pass();

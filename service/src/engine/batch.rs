@@ -27,8 +27,8 @@ use sqlx::Row as _;
 use super::decide::{decide, Decision, Inventory, Prior};
 use crate::domain::{Millis, Reservation, ReservationRequest, ReservationStatus};
 use crate::error::ApiError;
-use crate::store::{reservations, Dialect};
 use crate::store::script::{Answer, Script};
+use crate::store::{reservations, Dialect};
 
 /// A change of state for a reservation already read (and checked for ownership) by the caller.
 #[derive(Debug, Clone)]
@@ -96,10 +96,8 @@ impl Reads {
             .push(if lock { dialect.for_update() } else { "" });
         let lock = script.end();
         let changes = changes.iter().map(|change| change_statements(script, event_id, change, now)).collect();
-        let keyed: Vec<(&str, &str)> = reserves
-            .iter()
-            .filter_map(|r| r.idempotency_key.as_deref().map(|k| (r.user_id.as_str(), k)))
-            .collect();
+        let keyed: Vec<(&str, &str)> =
+            reserves.iter().filter_map(|r| r.idempotency_key.as_deref().map(|k| (r.user_id.as_str(), k))).collect();
         let keys = keyed
             .chunks(KEYS_PER_STATEMENT)
             .map(|chunk| {

@@ -71,7 +71,12 @@ pub enum Decision {
 }
 
 /// Decides the batch. Returns one decision per request and the seats the batch takes.
-pub fn decide(inventory: &Inventory, prior: &Prior, requests: &[&ReservationRequest], now: Millis) -> (Vec<Decision>, i64) {
+pub fn decide(
+    inventory: &Inventory,
+    prior: &Prior,
+    requests: &[&ReservationRequest],
+    now: Millis,
+) -> (Vec<Decision>, i64) {
     let mut available = inventory.available;
     let mut held = prior.held_by_user.clone();
     let mut first_with_key: HashMap<(&str, &str), usize> = HashMap::new();
@@ -88,7 +93,11 @@ pub fn decide(inventory: &Inventory, prior: &Prior, requests: &[&ReservationRequ
             }
             if let Some(&first) = first_with_key.get(&(request.user_id.as_str(), key)) {
                 let same = requests[first].quantity == request.quantity;
-                decisions.push(if same { Decision::SameAs(first) } else { Decision::Refuse(Refusal::IdempotencyKeyReused) });
+                decisions.push(if same {
+                    Decision::SameAs(first)
+                } else {
+                    Decision::Refuse(Refusal::IdempotencyKeyReused)
+                });
                 continue;
             }
         }
@@ -142,7 +151,15 @@ mod tests {
     use crate::domain::ReservationStatus;
 
     fn inventory(available: i64) -> Inventory {
-        Inventory { available, per_user_limit: 4, max_per_order: 4, sales_open_at: 0, sales_close_at: None, closed_at: None, hold_seconds: 0 }
+        Inventory {
+            available,
+            per_user_limit: 4,
+            max_per_order: 4,
+            sales_open_at: 0,
+            sales_close_at: None,
+            closed_at: None,
+            hold_seconds: 0,
+        }
     }
 
     fn request(user: &str, quantity: i64, key: Option<&str>) -> ReservationRequest {
@@ -213,6 +230,9 @@ mod tests {
         assert_eq!(decide(&window, &Prior::default(), &[&one], 200).0[0], Decision::Refuse(Refusal::SaleClosed));
         assert_eq!(decide(&window, &Prior::default(), &[&one], 150).0[0], Decision::Book);
         let five = request("a", 5, None);
-        assert_eq!(decide(&inventory(10), &Prior::default(), &[&five], 0).0[0], Decision::Refuse(Refusal::AboveMaxPerOrder(4)));
+        assert_eq!(
+            decide(&inventory(10), &Prior::default(), &[&five], 0).0[0],
+            Decision::Refuse(Refusal::AboveMaxPerOrder(4))
+        );
     }
 }

@@ -57,7 +57,8 @@ async fn list(state: AppState, filter: EventFilter, key: &str) -> Result<Respons
         return Ok(cached_reply(&cached));
     }
     let now = now_millis();
-    let views: Vec<EventView> = events::list(&state.db, filter, now).await?.iter().map(|e| EventView::new(e, now)).collect();
+    let views: Vec<EventView> =
+        events::list(&state.db, filter, now).await?.iter().map(|e| EventView::new(e, now)).collect();
     let json = serde_json::to_string(&views).map_err(|_| ApiError::Internal)?;
     state.cache.put(key, json.clone(), LIST_TTL).await;
     Ok(cached_reply(&json))
@@ -97,7 +98,11 @@ pub async fn create(
     let (event, created) = events::create(&state.db, &draft, key.as_deref(), now).await?;
     state.cache.invalidate_event(event.id).await;
     let view = EventView::new(&event, now);
-    Ok(if created { Reply::created(view, "event created") } else { Reply::ok(view).with_message("event already created with this Idempotency-Key") })
+    Ok(if created {
+        Reply::created(view, "event created")
+    } else {
+        Reply::ok(view).with_message("event already created with this Idempotency-Key")
+    })
 }
 
 /// Replaces an event's definition (admin). Seats already sold stay sold.
@@ -125,7 +130,11 @@ pub async fn update(
 #[utoipa::path(post, operation_id = "closeEvent", path = "/api/events/{id}/close", tag = "events", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Event id")),
     responses((status = 200, description = "Closed", body = EventView), (status = 404, description = "event_not_found")))]
-pub async fn close(principal: Principal, State(state): State<AppState>, PathParam(id): PathParam) -> Result<Reply<EventView>, ApiError> {
+pub async fn close(
+    principal: Principal,
+    State(state): State<AppState>,
+    PathParam(id): PathParam,
+) -> Result<Reply<EventView>, ApiError> {
     principal.require_admin()?;
     let id = parse_id(&id)?;
     let now = now_millis();

@@ -63,7 +63,9 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     match serde_json::from_slice::<T>(bytes) {
         Ok(value) => Ok(value),
-        Err(error) if error.classify() == serde_json::error::Category::Data => Err(ApiError::Invalid(error.to_string())),
+        Err(error) if error.classify() == serde_json::error::Category::Data => {
+            Err(ApiError::Invalid(error.to_string()))
+        }
         Err(error) => Err(ApiError::MalformedJson(error.to_string())),
     }
 }

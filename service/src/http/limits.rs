@@ -37,7 +37,12 @@ pub struct Limits {
 
 impl Limits {
     pub fn new(per_buyer: Quota, per_address: Quota, trusted_proxies: Vec<Cidr>, request_timeout: Duration) -> Self {
-        Self { per_buyer: Buckets::enabled(per_buyer), per_address: Buckets::enabled(per_address), trusted_proxies, request_timeout }
+        Self {
+            per_buyer: Buckets::enabled(per_buyer),
+            per_address: Buckets::enabled(per_address),
+            trusted_proxies,
+            request_timeout,
+        }
     }
 
     /// Takes one token for `buyer`, or says how long to wait.
@@ -53,7 +58,8 @@ impl Limits {
         if !self.is_trusted(peer) {
             return peer;
         }
-        let hops = forwarded_for.unwrap_or_default().split(',').rev().filter_map(|hop| hop.trim().parse::<IpAddr>().ok());
+        let hops =
+            forwarded_for.unwrap_or_default().split(',').rev().filter_map(|hop| hop.trim().parse::<IpAddr>().ok());
         for hop in hops {
             if !self.is_trusted(hop) {
                 return hop;
@@ -92,7 +98,9 @@ impl<K: Hash + Eq> Buckets<K> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() > MAX_KEYS {
             let quota = self.quota;
-            buckets.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * quota.per_second < quota.burst);
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * quota.per_second < quota.burst
+            });
         }
         if !buckets.contains_key(key) {
             buckets.insert(key.to_owned(), (self.quota.burst, now));
@@ -123,10 +131,13 @@ impl std::str::FromStr for Cidr {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let (address, prefix) = text.split_once('/').map_or((text, None), |(a, p)| (a, Some(p)));
-        let network: IpAddr = address.trim().parse().map_err(|_| format!("{text:?} is not an IP address or CIDR range"))?;
+        let network: IpAddr =
+            address.trim().parse().map_err(|_| format!("{text:?} is not an IP address or CIDR range"))?;
         let max = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
-            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("{text:?} has a bad prefix length"))?,
+            Some(p) => {
+                p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("{text:?} has a bad prefix length"))?
+            }
             None => max,
         };
         Ok(Self { network, prefix })
@@ -136,7 +147,9 @@ impl std::str::FromStr for Cidr {
 impl Cidr {
     pub fn contains(&self, address: IpAddr) -> bool {
         match (self.network, address) {
-            (IpAddr::V4(net), IpAddr::V4(addr)) => prefix_match(u128::from(u32::from(net)) << 96, u128::from(u32::from(addr)) << 96, self.prefix),
+            (IpAddr::V4(net), IpAddr::V4(addr)) => {
+                prefix_match(u128::from(u32::from(net)) << 96, u128::from(u32::from(addr)) << 96, self.prefix)
+            }
             (IpAddr::V6(net), IpAddr::V6(addr)) => prefix_match(u128::from(net), u128::from(addr), self.prefix),
             _ => false,
         }
@@ -187,7 +200,12 @@ mod tests {
 
     fn limits(proxies: &[&str]) -> Limits {
         let off = Quota { per_second: 0.0, burst: 0.0 };
-        Limits::new(Quota { per_second: 1.0, burst: 2.0 }, off, proxies.iter().map(|p| p.parse().unwrap()).collect(), Duration::from_secs(1))
+        Limits::new(
+            Quota { per_second: 1.0, burst: 2.0 },
+            off,
+            proxies.iter().map(|p| p.parse().unwrap()).collect(),
+            Duration::from_secs(1),
+        )
     }
 
     #[test]
@@ -207,7 +225,11 @@ mod tests {
         let stranger: IpAddr = "198.51.100.1".parse().unwrap();
         assert_eq!(limits.client_address(proxy, Some("203.0.113.7, 10.9.9.9")), client);
         assert_eq!(limits.client_address(stranger, Some("203.0.113.7")), stranger, "an untrusted peer cannot forge it");
-        assert_eq!(limits.client_address("::1".parse().unwrap(), Some("1.2.3.4, 203.0.113.7")), client, "the right-most untrusted hop");
+        assert_eq!(
+            limits.client_address("::1".parse().unwrap(), Some("1.2.3.4, 203.0.113.7")),
+            client,
+            "the right-most untrusted hop"
+        );
         assert_eq!(limits.client_address(proxy, None), proxy);
         assert!("10.0.0.0/33".parse::<Cidr>().is_err());
         assert!("not-an-ip".parse::<Cidr>().is_err());

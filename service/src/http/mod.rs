@@ -141,10 +141,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParam {
 
 /// Parses an id from a path: a positive integer.
 pub fn parse_id(text: &str) -> Result<i64, ApiError> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::Invalid(format!("the id in the path must be a positive integer, got {:?}", truncate(text))))
+    text.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::Invalid(format!("the id in the path must be a positive integer, got {:?}", truncate(text)))
+    })
 }
 
 fn truncate(text: &str) -> String {

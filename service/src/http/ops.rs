@@ -34,7 +34,11 @@ pub struct Health {
 async fn check(state: &AppState) -> Health {
     let database_up = state.db.ping().await;
     let redis = state.cache.probe().await;
-    Health { status: if database_up { "UP" } else { "DOWN" }, database: if database_up { "ok" } else { "down" }, redis: redis.as_str() }
+    Health {
+        status: if database_up { "UP" } else { "DOWN" },
+        database: if database_up { "ok" } else { "down" },
+        redis: redis.as_str(),
+    }
 }
 
 /// Health of the service and its dependencies (no credential needed).

@@ -78,7 +78,11 @@ async fn own_reservation(principal: &Principal, state: &AppState, id: &str) -> R
 #[utoipa::path(get, operation_id = "getReservation", path = "/api/reservations/{id}", tag = "reservations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Reservation id")),
     responses((status = 200, description = "The reservation", body = ReservationView), (status = 404, description = "reservation_not_found")))]
-pub async fn read(principal: Principal, State(state): State<AppState>, PathParam(id): PathParam) -> Result<Reply<ReservationView>, ApiError> {
+pub async fn read(
+    principal: Principal,
+    State(state): State<AppState>,
+    PathParam(id): PathParam,
+) -> Result<Reply<ReservationView>, ApiError> {
     let reservation = own_reservation(&principal, &state, &id).await?;
     Ok(Reply::ok(ReservationView::from(&reservation)))
 }
@@ -105,7 +109,11 @@ pub async fn list_by_user(
     params(("id" = i64, Path, description = "Reservation id")),
     responses((status = 200, description = "Cancelled", body = ReservationView), (status = 404, description = "reservation_not_found"),
         (status = 409, description = "already_cancelled")))]
-pub async fn cancel(principal: Principal, State(state): State<AppState>, PathParam(id): PathParam) -> Result<Reply<ReservationView>, ApiError> {
+pub async fn cancel(
+    principal: Principal,
+    State(state): State<AppState>,
+    PathParam(id): PathParam,
+) -> Result<Reply<ReservationView>, ApiError> {
     let reservation = own_reservation(&principal, &state, &id).await?;
     match reservation.status {
         ReservationStatus::Cancelled => return Err(ApiError::AlreadyCancelled(reservation.id)),
@@ -121,7 +129,11 @@ pub async fn cancel(principal: Principal, State(state): State<AppState>, PathPar
     params(("id" = i64, Path, description = "Reservation id")),
     responses((status = 200, description = "Confirmed", body = ReservationView), (status = 404, description = "reservation_not_found"),
         (status = 409, description = "hold_expired, already_cancelled")))]
-pub async fn confirm(principal: Principal, State(state): State<AppState>, PathParam(id): PathParam) -> Result<Reply<ReservationView>, ApiError> {
+pub async fn confirm(
+    principal: Principal,
+    State(state): State<AppState>,
+    PathParam(id): PathParam,
+) -> Result<Reply<ReservationView>, ApiError> {
     let reservation = own_reservation(&principal, &state, &id).await?;
     match reservation.status {
         ReservationStatus::Confirmed => return Ok(Reply::ok(ReservationView::from(&reservation))),

@@ -105,7 +105,9 @@ async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
             Err(error)
                 if matches!(
                     error.kind(),
-                    io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionRefused
+                    io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionRefused
                 ) => {}
             Err(error) => {
                 tracing::error!(error = %error, "accepting a connection failed; retrying in 100 ms");

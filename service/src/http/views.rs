@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
-use crate::domain::{format_optional_timestamp, format_timestamp, Event, EventStatus, Millis, Reservation, ReservationStatus};
+use crate::domain::{
+    format_optional_timestamp, format_timestamp, Event, EventStatus, Millis, Reservation, ReservationStatus,
+};
 
 /// An event as clients see it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

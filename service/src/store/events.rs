@@ -44,10 +44,8 @@ pub fn from_row(row: &AnyRow) -> Result<Event, sqlx::Error> {
 
 /// One event, or `None`.
 pub async fn get(db: &Db, id: i64) -> Result<Option<Event>, sqlx::Error> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM events WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(&db.reader)
-        .await?;
+    let row =
+        sqlx::query(&format!("SELECT {COLUMNS} FROM events WHERE id = ?")).bind(id).fetch_optional(&db.reader).await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -56,10 +54,9 @@ pub async fn list(db: &Db, filter: EventFilter, now: Millis) -> Result<Vec<Event
     let (condition, binds): (&str, Vec<i64>) = match filter {
         EventFilter::All => ("1 = 1", vec![]),
         EventFilter::Upcoming => ("event_date > ?", vec![now]),
-        EventFilter::Available => (
-            "available_seats > 0 AND closed_at IS NULL AND (sales_close_at IS NULL OR sales_close_at > ?)",
-            vec![now],
-        ),
+        EventFilter::Available => {
+            ("available_seats > 0 AND closed_at IS NULL AND (sales_close_at IS NULL OR sales_close_at > ?)", vec![now])
+        }
     };
     let sql = format!("SELECT {COLUMNS} FROM events WHERE {condition} ORDER BY id LIMIT 1000");
     let mut query = sqlx::query(&sql);

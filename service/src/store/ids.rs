@@ -42,9 +42,8 @@ async fn fetch_block(connection: &mut PoolConnection<Any>, size: i64) -> Result<
         .bind(size)
         .execute(&mut *tx)
         .await?;
-    let end: i64 = sqlx::query_scalar("SELECT next_id FROM id_blocks WHERE name = 'reservations'")
-        .fetch_one(&mut *tx)
-        .await?;
+    let end: i64 =
+        sqlx::query_scalar("SELECT next_id FROM id_blocks WHERE name = 'reservations'").fetch_one(&mut *tx).await?;
     tx.commit().await?;
     Ok((end - size, end))
 }

@@ -36,7 +36,8 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new() -> Self {
-        let path = std::env::temp_dir().join(format!("ticketing-test-{}-{:016x}", std::process::id(), rand::random::<u64>()));
+        let path =
+            std::env::temp_dir().join(format!("ticketing-test-{}-{:016x}", std::process::id(), rand::random::<u64>()));
         std::fs::create_dir_all(&path).expect("temp dir");
         Self(path)
     }
@@ -61,7 +62,16 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { storage: Storage::MariaDb, redis_url: Some(ticketing_testkit::redis::server_url()), event_scope: None, queue_depth: 20_000, rate_limit_per_buyer: 0.0, rate_limit_per_address: 0.0, hint_ttl_ms: 250, connection: ConnectionArgs::default() }
+        Self {
+            storage: Storage::MariaDb,
+            redis_url: Some(ticketing_testkit::redis::server_url()),
+            event_scope: None,
+            queue_depth: 20_000,
+            rate_limit_per_buyer: 0.0,
+            rate_limit_per_address: 0.0,
+            hint_ttl_ms: 250,
+            connection: ConnectionArgs::default(),
+        }
     }
 }
 
@@ -216,7 +226,8 @@ impl Drop for TestApp {
 
 pub fn token(user: &str, admin: bool, ttl: i64) -> String {
     let now = chrono::Utc::now().timestamp();
-    mint(&Secret::new(SECRET), &Claims { sub: user.into(), exp: now + ttl, iat: now, admin, iss: None, aud: None }).unwrap()
+    mint(&Secret::new(SECRET), &Claims { sub: user.into(), exp: now + ttl, iat: now, admin, iss: None, aud: None })
+        .unwrap()
 }
 
 /// A response, read whole.

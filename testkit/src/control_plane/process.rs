@@ -63,9 +63,8 @@ impl RunningScript {
             .stdin(Stdio::null())
             .stdout(log.try_clone().context("duplicating the run log handle")?)
             .stderr(log);
-        let child = spawn_from_long_lived_thread(command).context(
-            "spawning `setpriv ... scripts/control-plane.sh run` (setpriv is part of util-linux)",
-        )?;
+        let child = spawn_from_long_lived_thread(command)
+            .context("spawning `setpriv ... scripts/control-plane.sh run` (setpriv is part of util-linux)")?;
         let mut running = Self { child, run_dir };
         running.wait_until_ready().await?;
         Ok(running)
@@ -109,16 +108,10 @@ impl RunningScript {
                 return Ok(());
             }
             if let Some(status) = self.child.try_wait().context("checking the run script")? {
-                bail!(
-                    "the control plane did not start ({status}):\n{}",
-                    self.log_tail()
-                );
+                bail!("the control plane did not start ({status}):\n{}", self.log_tail());
             }
             if Instant::now() >= deadline {
-                bail!(
-                    "the control plane was not ready after {STARTUP_TIMEOUT:?}:\n{}",
-                    self.log_tail()
-                );
+                bail!("the control plane was not ready after {STARTUP_TIMEOUT:?}:\n{}", self.log_tail());
             }
             tokio::time::sleep(READINESS_POLL).await;
         }
@@ -164,12 +157,8 @@ fn spawn_from_long_lived_thread(command: Command) -> Result<Child> {
         requests
     });
     let (reply, response) = mpsc::channel();
-    spawner
-        .send((command, reply))
-        .context("the control-plane spawner thread is gone")?;
-    Ok(response
-        .recv()
-        .context("the control-plane spawner thread is gone")??)
+    spawner.send((command, reply)).context("the control-plane spawner thread is gone")?;
+    Ok(response.recv().context("the control-plane spawner thread is gone")??)
 }
 
 /// Creates a fresh temporary directory named after this process, after removing those left by processes that no
@@ -178,11 +167,7 @@ fn create_run_dir() -> Result<PathBuf> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let temp = std::env::temp_dir();
     remove_stale_run_dirs(&temp);
-    let run_dir = temp.join(format!(
-        "{RUN_DIR_PREFIX}{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
+    let run_dir = temp.join(format!("{RUN_DIR_PREFIX}{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
     if run_dir.exists() {
         fs::remove_dir_all(&run_dir).with_context(|| format!("removing {}", run_dir.display()))?;
     }

@@ -18,8 +18,10 @@ const POLL_EVERY: Duration = Duration::from_millis(200);
 /// Installs the TicketEvent CRD from the committed YAML (idempotently, by server-side apply) and waits until it is
 /// established, at most `deadline`.
 pub async fn install_crd(control_plane: &ControlPlane, deadline: Duration) -> Result<()> {
-    let crd: CustomResourceDefinition =
-        serde_yaml::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds/ticketevents.yaml"))?)?;
+    let crd: CustomResourceDefinition = serde_yaml::from_str(&std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crds/ticketevents.yaml"
+    ))?)?;
     let crds: Api<CustomResourceDefinition> = Api::all(control_plane.client());
     let name = crd.metadata.name.clone().context("the CRD has a name")?;
     crds.patch(&name, &PatchParams::apply("ticketing-operator-tests").force(), &Patch::Apply(&crd)).await?;

@@ -21,4 +21,3 @@ pub async fn cluster() -> Result<&'static ControlPlane> {
     kube_wait::install_crd(control_plane, DEADLINE).await?;
     Ok(control_plane)
 }
-

@@ -161,7 +161,12 @@ impl Scenario {
     }
 
     /// Starts another operator instance in the scenario's namespace, with `client` and `config`.
-    pub async fn start_operator(&self, identity: &str, client: Client, config: OperatorConfig) -> Result<RunningOperator> {
+    pub async fn start_operator(
+        &self,
+        identity: &str,
+        client: Client,
+        config: OperatorConfig,
+    ) -> Result<RunningOperator> {
         RunningOperator::start(
             client,
             config,

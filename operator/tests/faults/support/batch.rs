@@ -155,8 +155,10 @@ pub async fn converge(fixture: &Fixture, generation: i64, operators: &[&Operator
         check_children(fixture, &events).await?;
     }
     check_service_rows(fixture, &events).await?;
-    let ready_since =
-        events.iter().map(|e| Ok((e.name_any(), ready_since(e).context("a Ready condition")?))).collect::<Result<_>>()?;
+    let ready_since = events
+        .iter()
+        .map(|e| Ok((e.name_any(), ready_since(e).context("a Ready condition")?)))
+        .collect::<Result<_>>()?;
     Ok(Converged { ready_since, took: started.elapsed() })
 }
 
@@ -214,7 +216,9 @@ where
     let api: Api<K> = Api::namespaced(fixture.control_plane.client(), &fixture.namespace);
     let mut counts = BTreeMap::new();
     for object in api.list_metadata(&ListParams::default()).await? {
-        if let Some(owner) = object.owner_references().iter().find(|o| o.controller == Some(true) && o.kind == owner_kind) {
+        if let Some(owner) =
+            object.owner_references().iter().find(|o| o.controller == Some(true) && o.kind == owner_kind)
+        {
             *counts.entry(owner.name.clone()).or_default() += 1;
         }
     }
