@@ -5,7 +5,10 @@
 #   2. tflint (bundled terraform ruleset, preset "all") over each module, the
 #      root composition and the example;
 #   3. terraform test on the provider-free modules (naming, subnet plan,
-#      sizing and alarm thresholds, alarm plan), validations included;
+#      sizing and alarm thresholds, alarm plan),
+#      validations included; then the sizing module once more with the
+#      example's own terraform.tfvars.example, so the shipped example must
+#      fit its database;
 #   4. checkov with our custom policies: each policy must FAIL every broken_*
 #      resource of its fixture under terraform/policies/fixtures/<id>/;
 #   5. checkov over the real tree (root composition rendered with the
@@ -155,6 +158,23 @@ check_terraform_test() {
   done
 }
 
+check_example_sizing() {
+  # The connection budget of the shipped example: modules/thresholds planned
+  # with examples/complete/terraform.tfvars.example (variables the module
+  # does not declare are ignored), so a plan of the example cannot pass with
+  # more peak connections than its Aurora instance class holds.
+  local dir="$tf_dir/modules/thresholds" out
+  log "terraform test modules/thresholds with examples/complete/terraform.tfvars.example"
+  if out=$(cd "$dir" && terraform test -no-color -test-directory=example-tests \
+    -var-file="$tf_dir/examples/complete/terraform.tfvars.example" 2>&1) \
+    && grep -Eq '[1-9][0-9]* passed, 0 failed' <<<"$out"; then
+    ok "the shipped example's peak fits its database ($(grep -Eo '[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n 1))"
+  else
+    printf '%s\n' "$out"
+    ko "the shipped example's peak does not fit its database (see modules/thresholds)"
+  fi
+}
+
 judge() {
   # Counts each PASS / FAIL verdict that terraform/scripts/checkov_report.py
   # prints about a checkov report.
@@ -257,6 +277,7 @@ main() {
   check_fmt
   check_tflint
   check_terraform_test
+  check_example_sizing
   check_policy_fixtures
   check_real_tree
   check_example

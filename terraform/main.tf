@@ -15,10 +15,12 @@ module "naming" {
 module "thresholds" {
   source = "./modules/thresholds"
 
-  aurora_instance_class = var.aurora_instance_class
-  service_max_pods      = var.service_max_pods
-  db_pool_size_per_pod  = var.db_pool_size_per_pod
-  node_min_size         = var.node_min_size
+  aurora_instance_class  = var.aurora_instance_class
+  concurrent_on_sales    = var.concurrent_on_sales
+  api_max_replicas       = var.api_max_replicas
+  db_pool_size_per_pod   = var.db_pool_size_per_pod
+  aurora_max_connections = var.aurora_max_connections
+  node_min_size          = var.node_min_size
 }
 
 locals {

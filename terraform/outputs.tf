@@ -51,8 +51,13 @@ output "aurora_master_user_secret_arn" {
 }
 
 output "aurora_max_connections" {
-  description = "max_connections set on the Aurora instances, sized for the service pools."
+  description = "max_connections set on the Aurora instances, sized for the service pools at the peak."
   value       = module.thresholds.aurora_max_connections
+}
+
+output "peak_service_pods" {
+  description = "Service pods the connection budget is sized for: every concurrent on-sale at its ceiling plus the API at its maximum."
+  value       = module.thresholds.peak_service_pods
 }
 
 output "redis_primary_endpoint" {

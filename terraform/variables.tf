@@ -150,14 +150,28 @@ variable "deletion_protection" {
   default     = true
 }
 
-variable "service_max_pods" {
-  description = "Largest number of service pods at once (all TicketEvent deployments at peak plus the shared API); sizes max_connections."
-  type        = number
-  default     = 24
+variable "concurrent_on_sales" {
+  description = "TicketEvents whose sales may peak at the same time: name, spec.scaling.peakReplicas and spec.scaling.hpa.maxReplicas of each. Sizes max_connections (see modules/thresholds)."
+  type = list(object({
+    name          = string
+    peak_replicas = number
+    max_replicas  = number
+  }))
 
   validation {
-    condition     = var.service_max_pods >= 2
-    error_message = "The service_max_pods must be at least 2."
+    condition     = length(var.concurrent_on_sales) >= 1
+    error_message = "Give at least one on-sale."
+  }
+}
+
+variable "api_max_replicas" {
+  description = "The chart's api.autoscaling.maxReplicas (api.replicas when the API autoscaler is off); sizes max_connections."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.api_max_replicas >= 1
+    error_message = "The api_max_replicas must be at least 1."
   }
 }
 
@@ -170,6 +184,12 @@ variable "db_pool_size_per_pod" {
     condition     = var.db_pool_size_per_pod >= 1
     error_message = "The db_pool_size_per_pod must be at least 1."
   }
+}
+
+variable "aurora_max_connections" {
+  description = "Explicit max_connections above the instance class default (up to 16000); null sizes it from the peak and keeps the class default as the ceiling."
+  type        = number
+  default     = null
 }
 
 variable "redis_node_type" {

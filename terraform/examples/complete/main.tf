@@ -13,9 +13,11 @@ provider "aws" {
 module "ticketing" {
   source = "../.."
 
-  environment         = var.environment
-  azs                 = var.azs
-  public_access_cidrs = var.public_access_cidrs
-  alarm_emails        = var.alarm_emails
-  tags                = var.tags
+  environment           = var.environment
+  azs                   = var.azs
+  public_access_cidrs   = var.public_access_cidrs
+  concurrent_on_sales   = var.concurrent_on_sales
+  aurora_instance_class = var.aurora_instance_class
+  alarm_emails          = var.alarm_emails
+  tags                  = var.tags
 }

@@ -39,6 +39,21 @@ variable "public_access_cidrs" {
   }
 }
 
+variable "concurrent_on_sales" {
+  description = "TicketEvents whose sales may peak at the same time (name, peakReplicas, hpa.maxReplicas); they size the database connections."
+  type = list(object({
+    name          = string
+    peak_replicas = number
+    max_replicas  = number
+  }))
+}
+
+variable "aurora_instance_class" {
+  description = "Aurora instance class; large enough for the peak's connections (the plan fails otherwise)."
+  type        = string
+  default     = "db.r6g.large"
+}
+
 variable "alarm_emails" {
   description = "E-mail addresses that receive the alarms."
   type        = list(string)

@@ -1,10 +1,12 @@
 # Numbers derived from the service sizing: the Aurora max_connections that the
-# cluster parameter group sets, and the thresholds of the CloudWatch alarms.
+# instance parameter group sets, and the thresholds of the CloudWatch alarms.
 locals {
   # Default max_connections that Aurora MySQL derives from the memory of each
-  # class. Setting more than this risks running the instance out of memory, so
-  # it is the ceiling the planned connection budget must fit under.
-  class_connection_ceiling = {
+  # class (the AuroraMySQL.Managing.MaxConnections table of the Aurora user
+  # guide). More than this risks running the instance out of memory, so it is
+  # the ceiling the planned connections must fit under unless
+  # aurora_max_connections raises it deliberately.
+  class_max_connections = {
     "db.t4g.medium"   = 90
     "db.r6g.large"    = 1000
     "db.r6g.xlarge"   = 2000
@@ -22,9 +24,17 @@ locals {
     "db.r7g.16xlarge" = 6000
   }
 
+  # The operator never lets an event's autoscaler maximum fall below its peak
+  # floor, so an on-sale runs at most the larger of the two.
+  on_sale_pods = { for sale in var.concurrent_on_sales : sale.name => max(sale.peak_replicas, sale.max_replicas) }
+  peak_pods    = sum(concat([var.api_max_replicas], values(local.on_sale_pods)))
+
   # Every pod may fill its pool at once; the reserve and headroom come on top.
-  pool_demand     = var.service_max_pods * var.db_pool_size_per_pod
-  max_connections = ceil((local.pool_demand + var.reserved_connections) * (100 + var.connection_headroom_percent) / 100)
+  pool_demand = local.peak_pods * var.db_pool_size_per_pod
+  needed      = ceil((local.pool_demand + var.reserved_connections) * (100 + var.connection_headroom_percent) / 100)
+
+  ceiling         = coalesce(var.aurora_max_connections, local.class_max_connections[var.aurora_instance_class])
+  max_connections = coalesce(var.aurora_max_connections, local.needed)
 
   # The connections alarm fires once the pools have opened every connection
   # they are planned for: past that point only a leak or a mis-sized

@@ -1,10 +1,25 @@
+output "peak_service_pods" {
+  description = "Service pods at the peak: every concurrent on-sale at its ceiling plus the shared API at its maximum."
+  value       = local.peak_pods
+}
+
+output "peak_pool_connections" {
+  description = "Connections the service pools may hold at the peak: peak_service_pods times db_pool_size_per_pod."
+  value       = local.pool_demand
+}
+
+output "aurora_class_max_connections" {
+  description = "Default max_connections of the chosen Aurora instance class."
+  value       = local.class_max_connections[var.aurora_instance_class]
+}
+
 output "aurora_max_connections" {
-  description = "Value of max_connections for the Aurora cluster parameter group."
+  description = "Value of max_connections for the Aurora instance parameter group: the planned need, or aurora_max_connections when set."
   value       = local.max_connections
 
   precondition {
-    condition     = local.max_connections <= local.class_connection_ceiling[var.aurora_instance_class]
-    error_message = "The service pools need more connections than the Aurora instance class can hold: choose a larger class or smaller pools."
+    condition     = local.needed <= local.ceiling
+    error_message = "The peak needs ${local.needed} database connections (${local.peak_pods} pods x ${var.db_pool_size_per_pod} per pod, plus ${var.reserved_connections} reserved, plus ${var.connection_headroom_percent}% headroom), more than the ${local.ceiling} that ${var.aurora_instance_class}${var.aurora_max_connections == null ? "" : " with aurora_max_connections"} allows: choose a larger aurora_instance_class, raise aurora_max_connections, or lower the pool size or the replicas."
   }
 }
 

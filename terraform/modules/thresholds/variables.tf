@@ -9,25 +9,64 @@ variable "aurora_instance_class" {
   }
 }
 
-variable "service_max_pods" {
-  description = "Largest number of service pods that can run at once (all TicketEvent deployments at peak plus the shared API)."
-  type        = number
-  default     = 24
+variable "concurrent_on_sales" {
+  description = "Every TicketEvent whose sale may be at its peak at the same time as the others: its name, spec.scaling.peakReplicas and spec.scaling.hpa.maxReplicas. The operator runs at most the larger of the two pods for it."
+  type = list(object({
+    name          = string
+    peak_replicas = number
+    max_replicas  = number
+  }))
 
   validation {
-    condition     = var.service_max_pods >= 2 && floor(var.service_max_pods) == var.service_max_pods
-    error_message = "The service_max_pods must be a whole number of at least 2."
+    condition     = length(var.concurrent_on_sales) >= 1
+    error_message = "Give at least one on-sale: the connection budget is sized for the peak of the sales that may run at once."
+  }
+
+  validation {
+    condition     = length(distinct([for sale in var.concurrent_on_sales : sale.name])) == length(var.concurrent_on_sales)
+    error_message = "Each on-sale must be named once."
+  }
+
+  validation {
+    condition = alltrue([for sale in var.concurrent_on_sales :
+      can(regex("^[a-z]([-a-z0-9]*[a-z0-9])?$", sale.name))
+      && sale.peak_replicas >= 1 && floor(sale.peak_replicas) == sale.peak_replicas
+      && sale.max_replicas >= 1 && floor(sale.max_replicas) == sale.max_replicas
+    ])
+    error_message = "Each on-sale needs a TicketEvent name and whole peak_replicas and max_replicas of at least 1."
+  }
+}
+
+variable "api_max_replicas" {
+  description = "Largest number of shared API pods: the chart's api.autoscaling.maxReplicas (api.replicas when its autoscaler is off)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.api_max_replicas >= 1 && floor(var.api_max_replicas) == var.api_max_replicas
+    error_message = "The api_max_replicas must be a whole number of at least 1."
   }
 }
 
 variable "db_pool_size_per_pod" {
-  description = "Maximum MySQL connections one service pod opens: its --db-max-connections / TICKETING_DB_MAX_CONNECTIONS (16 by default)."
+  description = "Maximum MySQL connections one service pod opens: its --db-max-connections / TICKETING_DB_MAX_CONNECTIONS (16 by default, in service/src/config.rs)."
   type        = number
   default     = 16
 
   validation {
     condition     = var.db_pool_size_per_pod >= 1 && var.db_pool_size_per_pod <= 200 && floor(var.db_pool_size_per_pod) == var.db_pool_size_per_pod
     error_message = "The db_pool_size_per_pod must be a whole number between 1 and 200."
+  }
+}
+
+variable "aurora_max_connections" {
+  description = "An explicit max_connections for the Aurora instances, above the instance class default when the memory allows it (Aurora accepts up to 16000); null keeps the class default as the ceiling and sets the planned need."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.aurora_max_connections == null || try(var.aurora_max_connections >= 50 && var.aurora_max_connections <= 16000 && floor(var.aurora_max_connections) == var.aurora_max_connections, false)
+    error_message = "The aurora_max_connections must be null or a whole number between 50 and 16000."
   }
 }
 

@@ -1,22 +1,169 @@
 # Tests for the connection budget and the alarm thresholds. No provider is involved.
+#
+# Peak pods = the ceiling of every on-sale that may peak at the same time (the
+# larger of spec.scaling.peakReplicas and spec.scaling.hpa.maxReplicas) plus
+# the shared API's maximum. Each pod may open db_pool_size_per_pod
+# connections (the service's --db-max-connections, 16 by default).
+
+variables {
+  # helm/ticketing/examples/ticketevent-basic.yaml
+  concurrent_on_sales = [
+    { name = "spring-concert", peak_replicas = 3, max_replicas = 5 },
+  ]
+}
 
 run "defaults_size_max_connections_for_the_pools" {
   command = plan
 
-  # 24 pods x 16 connections = 384, plus 30 reserved = 414, plus 25% = 517.5.
+  # (5 event pods + 10 API pods) x 16 = 240, plus 30 reserved = 270, plus 25% = 337.5.
   assert {
-    condition     = output.aurora_max_connections == 518
+    condition     = output.peak_service_pods == 15 && output.peak_pool_connections == 240
+    error_message = "Peak pods must be the on-sale ceiling plus the API ceiling, each with a full pool."
+  }
+
+  assert {
+    condition     = output.aurora_max_connections == 338
     error_message = "max_connections must be the pool demand plus reserve plus headroom, rounded up."
   }
 
   assert {
-    condition     = output.alarm_thresholds.aurora_connections == 414
+    condition     = output.alarm_thresholds.aurora_connections == 270
     error_message = "The connections alarm must fire when the pools are full."
   }
 
   assert {
     condition     = output.alarm_thresholds.aurora_connections < output.aurora_max_connections
     error_message = "The connections alarm must fire before max_connections is reached."
+  }
+
+  assert {
+    condition     = output.aurora_class_max_connections == 1000
+    error_message = "db.r6g.large holds 1000 connections by default."
+  }
+}
+
+# helm/ticketing/examples/ticketevent-stadium.yaml alone: peakReplicas 20,
+# hpa.maxReplicas 40. (40 + 10) x 16 = 800, plus 30 = 830, plus 25% = 1038,
+# which db.r6g.large (1000 by default) cannot hold.
+run "the_stadium_on_sale_exceeds_db_r6g_large" {
+  command = plan
+
+  variables {
+    concurrent_on_sales = [
+      { name = "stadium-final", peak_replicas = 20, max_replicas = 40 },
+    ]
+    aurora_instance_class = "db.r6g.large"
+  }
+
+  expect_failures = [output.aurora_max_connections]
+}
+
+run "the_stadium_on_sale_fits_db_r6g_xlarge" {
+  command = plan
+
+  variables {
+    concurrent_on_sales = [
+      { name = "stadium-final", peak_replicas = 20, max_replicas = 40 },
+    ]
+    aurora_instance_class = "db.r6g.xlarge"
+  }
+
+  assert {
+    condition     = output.peak_service_pods == 50 && output.aurora_max_connections == 1038
+    error_message = "The stadium's 40 pods and the API's 10 need 1038 connections."
+  }
+}
+
+run "an_explicit_max_connections_lifts_the_class_ceiling" {
+  command = plan
+
+  variables {
+    concurrent_on_sales = [
+      { name = "stadium-final", peak_replicas = 20, max_replicas = 40 },
+    ]
+    aurora_instance_class  = "db.r6g.large"
+    aurora_max_connections = 1200
+  }
+
+  assert {
+    condition     = output.aurora_max_connections == 1200
+    error_message = "An explicit max_connections is the value set on the instances."
+  }
+}
+
+run "an_explicit_max_connections_below_the_need_is_rejected" {
+  command = plan
+
+  variables {
+    aurora_instance_class  = "db.r6g.2xlarge"
+    aurora_max_connections = 300
+  }
+
+  expect_failures = [output.aurora_max_connections]
+}
+
+run "larger_pools_need_a_larger_class" {
+  command = plan
+
+  # (40 + 10) x 32 = 1600, plus 30 = 1630, plus 25% = 2038 > 2000.
+  variables {
+    concurrent_on_sales = [
+      { name = "stadium-final", peak_replicas = 20, max_replicas = 40 },
+    ]
+    aurora_instance_class = "db.r6g.xlarge"
+    db_pool_size_per_pod  = 32
+  }
+
+  expect_failures = [output.aurora_max_connections]
+}
+
+run "concurrent_on_sales_add_up" {
+  command = plan
+
+  # Both example events peak together: 40 + 5 + 10 = 55 pods, 880 connections,
+  # plus 30 = 910, plus 25% = 1137.5.
+  variables {
+    concurrent_on_sales = [
+      { name = "stadium-final", peak_replicas = 20, max_replicas = 40 },
+      { name = "spring-concert", peak_replicas = 3, max_replicas = 5 },
+    ]
+    aurora_instance_class = "db.r6g.xlarge"
+  }
+
+  assert {
+    condition     = output.peak_service_pods == 55 && output.aurora_max_connections == 1138
+    error_message = "Concurrent on-sales must be summed."
+  }
+}
+
+run "a_peak_above_the_autoscaler_maximum_counts_the_peak" {
+  command = plan
+
+  # The operator raises the HPA maximum to the peak floor: 12 pods, not 8.
+  variables {
+    concurrent_on_sales = [
+      { name = "derby", peak_replicas = 12, max_replicas = 8 },
+    ]
+    api_max_replicas = 4
+  }
+
+  assert {
+    condition     = output.peak_service_pods == 16
+    error_message = "An on-sale runs the larger of its peak and its autoscaler maximum."
+  }
+}
+
+run "the_pool_size_scales_the_demand" {
+  command = plan
+
+  variables {
+    db_pool_size_per_pod = 4
+  }
+
+  # 15 pods x 4 = 60, plus 30 = 90, plus 25% = 112.5.
+  assert {
+    condition     = output.peak_pool_connections == 60 && output.aurora_max_connections == 113
+    error_message = "The demand must follow the pool size per pod."
   }
 }
 
@@ -34,7 +181,7 @@ run "thresholds_follow_the_inputs" {
   assert {
     condition = output.alarm_thresholds == {
       aurora_cpu_percent            = 70
-      aurora_connections            = 414
+      aurora_connections            = 270
       aurora_replica_lag_ms         = 500
       redis_cpu_percent             = 70
       redis_memory_percent          = 75
@@ -56,21 +203,6 @@ run "pools_too_big_for_the_class_are_rejected" {
   expect_failures = [output.aurora_max_connections]
 }
 
-run "a_larger_class_fits_a_larger_fleet" {
-  command = plan
-
-  variables {
-    aurora_instance_class = "db.r6g.2xlarge"
-    service_max_pods      = 120
-  }
-
-  # 120 x 16 = 1920, plus 30 = 1950, plus 25% = 2437.5.
-  assert {
-    condition     = output.aurora_max_connections == 2438
-    error_message = "max_connections must scale with the number of pods."
-  }
-}
-
 run "unknown_instance_class_is_rejected" {
   command = plan
 
@@ -81,6 +213,61 @@ run "unknown_instance_class_is_rejected" {
   expect_failures = [var.aurora_instance_class]
 }
 
+run "no_on_sale_is_rejected" {
+  command = plan
+
+  variables {
+    concurrent_on_sales = []
+  }
+
+  expect_failures = [var.concurrent_on_sales]
+}
+
+run "an_on_sale_named_twice_is_rejected" {
+  command = plan
+
+  variables {
+    concurrent_on_sales = [
+      { name = "stadium-final", peak_replicas = 20, max_replicas = 40 },
+      { name = "stadium-final", peak_replicas = 2, max_replicas = 4 },
+    ]
+  }
+
+  expect_failures = [var.concurrent_on_sales]
+}
+
+run "an_on_sale_without_replicas_is_rejected" {
+  command = plan
+
+  variables {
+    concurrent_on_sales = [
+      { name = "empty", peak_replicas = 0, max_replicas = 0 },
+    ]
+  }
+
+  expect_failures = [var.concurrent_on_sales]
+}
+
+run "an_api_without_replicas_is_rejected" {
+  command = plan
+
+  variables {
+    api_max_replicas = 0
+  }
+
+  expect_failures = [var.api_max_replicas]
+}
+
+run "max_connections_above_the_aurora_limit_is_rejected" {
+  command = plan
+
+  variables {
+    aurora_max_connections = 20000
+  }
+
+  expect_failures = [var.aurora_max_connections]
+}
+
 run "single_node_group_is_rejected" {
   command = plan
 
@@ -89,16 +276,6 @@ run "single_node_group_is_rejected" {
   }
 
   expect_failures = [var.node_min_size]
-}
-
-run "single_pod_is_rejected" {
-  command = plan
-
-  variables {
-    service_max_pods = 1
-  }
-
-  expect_failures = [var.service_max_pods]
 }
 
 run "cpu_threshold_out_of_range_is_rejected" {
