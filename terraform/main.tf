@@ -132,6 +132,7 @@ module "eks" {
 
   name                   = local.names.cluster
   kubernetes_version     = var.kubernetes_version
+  support_type           = var.eks_support_type
   subnet_ids             = module.network.private_subnet_ids
   node_security_group_id = module.security_groups.node_security_group_id
   kms_key_arn            = aws_kms_key.this.arn

@@ -80,6 +80,11 @@ output "alarm_topic_arn" {
   value       = module.alarms.sns_topic_arn
 }
 
+output "cluster_version" {
+  description = "Kubernetes version of the cluster (pick the Cluster Autoscaler image of the same minor)."
+  value       = module.eks.cluster_version
+}
+
 output "waf_web_acl_arn" {
   description = "WAF web ACL for the Ingress annotation alb.ingress.kubernetes.io/wafv2-acl-arn; null when enable_waf is false."
   value       = var.enable_waf ? module.waf[0].web_acl_arn : null

@@ -47,13 +47,24 @@ variable "single_nat_gateway" {
 }
 
 variable "kubernetes_version" {
-  description = "Kubernetes minor version of the EKS control plane."
+  description = "Kubernetes minor version of the EKS control plane, nodes and add-ons (1.35 or later); raise it one minor at a time."
   type        = string
-  default     = "1.31"
+  default     = "1.36"
 
   validation {
     condition     = can(regex("^1\\.[0-9]+$", var.kubernetes_version))
-    error_message = "The kubernetes_version must look like 1.31."
+    error_message = "The kubernetes_version must look like 1.36."
+  }
+}
+
+variable "eks_support_type" {
+  description = "EKS upgrade policy when the version leaves standard support: STANDARD (EKS upgrades the control plane) or EXTENDED (12 more months at extra cost)."
+  type        = string
+  default     = "STANDARD"
+
+  validation {
+    condition     = contains(["STANDARD", "EXTENDED"], var.eks_support_type)
+    error_message = "The eks_support_type must be STANDARD or EXTENDED."
   }
 }
 

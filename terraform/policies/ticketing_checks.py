@@ -1,70 +1,21 @@
 """Checkov custom checks that encode the high-availability and security design of the ticketing stack.
 
-Each check is one rule of the design in terraform/README.md. Checkov hands a
-check the resource's attributes after it has rendered variables, locals and
-module inputs; every attribute value arrives wrapped in a one-element list,
-and a value it could not resolve arrives as the reference text (for example
-``aws_security_group.nodes.id``). Each check has a broken fixture under
-``fixtures/<check id>/`` on which scripts/test-terraform.sh asserts it fails.
+Each check is one rule of the design in terraform/README.md; attribute_values.py
+says how checkov presents a resource's attributes. Each check has a broken
+fixture under ``fixtures/<check id>/`` on which scripts/test-terraform.sh
+asserts it fails.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from attribute_values import as_list, is_set, is_true, number, value
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
 # Ports of the data tier: Aurora MySQL and Redis.
 DATA_PORTS = (3306, 6379)
-
-
-def value(conf: dict[str, Any], *path: str) -> Any:
-    """Returns the attribute at ``path`` (nested blocks included), unwrapped, or None when absent."""
-    current: Any = conf
-    for key in path:
-        if isinstance(current, list):
-            current = current[0] if current else None
-        if not isinstance(current, dict) or key not in current:
-            return None
-        current = current[key]
-    if isinstance(current, list) and len(current) == 1:
-        return current[0]
-    return current
-
-
-def is_true(conf: dict[str, Any], *path: str) -> bool:
-    """True only for a literal (or rendered) boolean true."""
-    return value(conf, *path) is True
-
-
-def number(conf: dict[str, Any], *path: str) -> float | None:
-    """The attribute as a number, or None when it is absent or unresolved."""
-    raw = value(conf, *path)
-    if isinstance(raw, bool):
-        return None
-    try:
-        return float(raw)
-    except (TypeError, ValueError):
-        return None
-
-
-def as_list(raw: Any) -> list[Any]:
-    """A list attribute, flattened one level, with None for an absent one."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        return [raw]
-    flat: list[Any] = []
-    for item in raw:
-        flat.extend(item if isinstance(item, list) else [item])
-    return flat
-
-
-def is_set(conf: dict[str, Any], *path: str) -> bool:
-    """True when the attribute holds a non-empty value."""
-    raw = value(conf, *path)
-    return raw not in (None, "", [], {})
 
 
 class RedisHighAvailability(BaseResourceCheck):

@@ -9,13 +9,13 @@ variable "name" {
 }
 
 variable "engine_version" {
-  description = "Aurora MySQL 8 engine version (8.0.mysql_aurora.3.x)."
+  description = "Aurora MySQL 3 engine version the cluster is created with: a minimum, since AWS applies later minor versions itself and the module never reverts them. 3.10 is a long-term support release (MySQL 8.0.42)."
   type        = string
-  default     = "8.0.mysql_aurora.3.08.0"
+  default     = "8.0.mysql_aurora.3.10.0"
 
   validation {
     condition     = can(regex("^8\\.0\\.mysql_aurora\\.3\\.[0-9]{2}\\.[0-9]+$", var.engine_version))
-    error_message = "The engine_version must be an Aurora MySQL 8 version such as 8.0.mysql_aurora.3.08.0."
+    error_message = "The engine_version must be an Aurora MySQL 3 version such as 8.0.mysql_aurora.3.10.0."
   }
 }
 
@@ -124,6 +124,28 @@ variable "preferred_maintenance_window" {
   validation {
     condition     = can(regex("^(mon|tue|wed|thu|fri|sat|sun):[0-2][0-9]:[0-5][0-9]-(mon|tue|wed|thu|fri|sat|sun):[0-2][0-9]:[0-5][0-9]$", var.preferred_maintenance_window))
     error_message = "The preferred_maintenance_window must look like sun:04:00-sun:05:00."
+  }
+}
+
+variable "slow_query_seconds" {
+  description = "Queries slower than this many seconds go to the slow query log (long_query_time)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.slow_query_seconds > 0 && var.slow_query_seconds <= 10
+    error_message = "The slow_query_seconds must be above 0 and at most 10."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days to keep the exported audit, error and slow query logs."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "The log_retention_days must be a retention period that CloudWatch Logs accepts, such as 30, 90 or 365."
   }
 }
 

@@ -8,8 +8,10 @@ locals {
   }
 
   # Add-ons managed by EKS. The CloudWatch observability add-on publishes the
-  # Container Insights node metrics that the node health alarm watches.
-  addons = ["vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "amazon-cloudwatch-observability"]
+  # Container Insights node metrics that the node health alarm watches;
+  # metrics-server serves the resource metrics API that every
+  # HorizontalPodAutoscaler of the chart and the operator reads CPU from.
+  addons = ["vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "amazon-cloudwatch-observability", "metrics-server"]
 }
 
 # Control plane ---------------------------------------------------------------
@@ -48,6 +50,7 @@ resource "aws_cloudwatch_log_group" "cluster" {
 }
 
 resource "aws_eks_cluster" "this" {
+  #checkov:skip=CKV_AWS_339:checkov 3.3.30 knows EKS versions up to 1.35 and so refuses 1.36; the kubernetes_version validation refuses every version before 1.35, which are out of EKS standard support.
   #checkov:skip=CKV_AWS_39:The public endpoint is restricted to var.public_access_cidrs, whose validation forbids /0; it is off when that list is empty.
   name                      = var.name
   version                   = var.kubernetes_version
@@ -64,6 +67,14 @@ resource "aws_eks_cluster" "this" {
   access_config {
     authentication_mode                         = "API"
     bootstrap_cluster_creator_admin_permissions = true
+  }
+
+  # STANDARD: when a version leaves standard support, EKS upgrades the control
+  # plane instead of billing extended support. The upgrade path (README.md) is
+  # to raise kubernetes_version one minor at a time well before that date;
+  # the node group and the add-ons follow in the same apply.
+  upgrade_policy {
+    support_type = var.support_type
   }
 
   encryption_config {
@@ -155,6 +166,7 @@ resource "aws_launch_template" "nodes" {
 
 resource "aws_eks_node_group" "this" {
   cluster_name    = aws_eks_cluster.this.name
+  version         = aws_eks_cluster.this.version
   node_group_name = "${var.name}-nodes"
   node_role_arn   = aws_iam_role.node.arn
   subnet_ids      = var.subnet_ids
@@ -184,7 +196,7 @@ resource "aws_eks_node_group" "this" {
   tags = var.tags
 
   lifecycle {
-    # The cluster autoscaler owns the current size once the group exists.
+    # The Cluster Autoscaler owns the current size once the group exists.
     ignore_changes = [scaling_config[0].desired_size]
 
     precondition {
@@ -231,17 +243,28 @@ resource "aws_eks_pod_identity_association" "cloudwatch_agent" {
   tags = var.tags
 }
 
+# The default version of each add-on for the cluster's Kubernetes version:
+# it changes when the cluster version does, so an upgrade of the control
+# plane moves the add-ons with it (EKS never upgrades them by itself).
+data "aws_eks_addon_version" "this" {
+  for_each = toset(local.addons)
+
+  addon_name         = each.key
+  kubernetes_version = aws_eks_cluster.this.version
+}
+
 resource "aws_eks_addon" "this" {
   for_each = toset(local.addons)
 
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = each.key
+  addon_version               = data.aws_eks_addon_version.this[each.key].version
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "PRESERVE"
 
   tags = var.tags
 
-  # coredns and the CloudWatch agent need nodes to schedule on, and the agent
-  # its Pod Identity association.
+  # coredns, metrics-server and the CloudWatch agent need nodes to schedule
+  # on, and the agent its Pod Identity association.
   depends_on = [aws_eks_node_group.this, aws_eks_pod_identity_association.cloudwatch_agent]
 }

@@ -8,6 +8,11 @@ output "cluster_arn" {
   value       = aws_eks_cluster.this.arn
 }
 
+output "cluster_version" {
+  description = "Kubernetes version of the control plane (the node group and the add-ons follow it)."
+  value       = aws_eks_cluster.this.version
+}
+
 output "cluster_endpoint" {
   description = "Endpoint of the Kubernetes API server."
   value       = aws_eks_cluster.this.endpoint

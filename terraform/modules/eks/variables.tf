@@ -9,13 +9,24 @@ variable "name" {
 }
 
 variable "kubernetes_version" {
-  description = "Kubernetes minor version of the control plane, such as 1.31."
+  description = "Kubernetes minor version of the control plane, the node group and the add-ons. Raise it one minor at a time (README.md, upgrade path)."
   type        = string
-  default     = "1.31"
+  default     = "1.36"
 
   validation {
-    condition     = can(regex("^1\\.(2[89]|3[0-9])$", var.kubernetes_version))
-    error_message = "The kubernetes_version must be a supported minor version between 1.28 and 1.39."
+    condition     = can(regex("^1\\.(3[5-9]|[4-9][0-9])$", var.kubernetes_version))
+    error_message = "The kubernetes_version must be 1.35 or later: earlier versions are out of EKS standard support (1.34's ended on 2 December 2026)."
+  }
+}
+
+variable "support_type" {
+  description = "EKS upgrade policy: STANDARD lets EKS upgrade the control plane when the version leaves standard support; EXTENDED keeps it (at extra cost) for 12 more months."
+  type        = string
+  default     = "STANDARD"
+
+  validation {
+    condition     = contains(["STANDARD", "EXTENDED"], var.support_type)
+    error_message = "The support_type must be STANDARD or EXTENDED."
   }
 }
 
