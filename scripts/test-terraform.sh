@@ -5,7 +5,7 @@
 #   2. tflint (bundled terraform ruleset, preset "all") over each module, the
 #      root composition and the example;
 #   3. terraform test on the provider-free modules (naming, subnet plan,
-#      sizing and alarm thresholds, alarm plan),
+#      sizing and alarm thresholds, alarm plan, ALB Ingress settings),
 #      validations included; then the sizing module once more with the
 #      example's own terraform.tfvars.example, so the shipped example must
 #      fit its database;
@@ -37,7 +37,7 @@ work_dir=$(mktemp -d)
 trap 'rm -rf "$work_dir"' EXIT
 
 # Modules without any provider: `terraform test` runs them offline.
-provider_free_modules=(naming subnet-plan thresholds alarm-plan)
+provider_free_modules=(naming subnet-plan thresholds alarm-plan alb-ingress)
 
 passed=0
 failed=0

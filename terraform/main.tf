@@ -1,8 +1,11 @@
 # The ticketing stack on AWS: a VPC over two or more AZs, EKS with an EC2
-# managed node group, Aurora MySQL 8 (writer and reader in different AZs),
-# ElastiCache Redis (primary and replica with automatic failover), the
-# security groups that tie them together, CloudWatch alarms and an optional
-# WAF. Provider configuration is left to the caller (see examples/complete).
+# managed node group and the add-ons the chart needs (metrics-server, the
+# Cluster Autoscaler's, the AWS Load Balancer Controller's and ExternalDNS's
+# IAM), Aurora MySQL 8 (writer and reader in different AZs), ElastiCache Redis
+# (primary and replica with automatic failover), the security groups that tie
+# them together, CloudWatch alarms, the ACM certificate of the base domain and
+# the WAF in front of the ALB. Provider configuration is left to the caller
+# (see examples/complete).
 
 module "naming" {
   source = "./modules/naming"
@@ -196,4 +199,34 @@ module "waf" {
   rate_limit_per_5_minutes = var.waf_rate_limit_per_5_minutes
   kms_key_arn              = aws_kms_key.this.arn
   tags                     = local.tags
+}
+
+module "cluster_addons" {
+  source = "./modules/cluster-addons"
+
+  cluster_name                = module.eks.cluster_name
+  kubernetes_version          = module.eks.cluster_version
+  node_autoscaling_group_name = module.eks.node_autoscaling_group_name
+  base_domain                 = var.base_domain
+  route53_zone_id             = var.route53_zone_id
+  tags                        = local.tags
+}
+
+module "certificate" {
+  source = "./modules/certificate"
+
+  base_domain     = var.base_domain
+  route53_zone_id = var.route53_zone_id
+  tags            = local.tags
+}
+
+# What every Ingress of the chart and the operator carries: the production
+# ALB may not go without the WAF.
+module "alb_ingress" {
+  source = "./modules/alb-ingress"
+
+  group_name      = module.naming.prefix
+  certificate_arn = module.certificate.certificate_arn
+  waf_web_acl_arn = var.enable_waf ? module.waf[0].web_acl_arn : null
+  require_waf     = var.environment == "prod"
 }

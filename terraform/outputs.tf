@@ -85,9 +85,53 @@ output "cluster_version" {
   value       = module.eks.cluster_version
 }
 
+output "vpc_id" {
+  description = "VPC of the cluster (the AWS Load Balancer Controller's vpcId: pods cannot read it from the instance metadata)."
+  value       = module.network.vpc_id
+}
+
+# For the chart (helm/ticketing) on EKS ----------------------------------------
+
+output "base_domain" {
+  description = "The chart's routing.baseDomain: the certificate covers it and one level below, ExternalDNS publishes the hosts in it."
+  value       = var.base_domain
+}
+
+output "ingress_class_name" {
+  description = "The chart's routing.ingressClassName: the IngressClass of the AWS Load Balancer Controller."
+  value       = module.alb_ingress.ingress_class_name
+}
+
+output "ingress_group_name" {
+  description = "IngressGroup of every Ingress (annotation alb.ingress.kubernetes.io/group.name): one ALB for the API and every event."
+  value       = module.alb_ingress.ingress_group_name
+}
+
+output "acm_certificate_arn" {
+  description = "ACM certificate of base_domain and *.base_domain (annotation alb.ingress.kubernetes.io/certificate-arn)."
+  value       = module.certificate.certificate_arn
+}
+
 output "waf_web_acl_arn" {
   description = "WAF web ACL for the Ingress annotation alb.ingress.kubernetes.io/wafv2-acl-arn; null when enable_waf is false."
   value       = var.enable_waf ? module.waf[0].web_acl_arn : null
+}
+
+output "alb_ingress_annotations" {
+  description = "Annotations for every Ingress of the chart and of the operator's events (group, certificate, WAF web ACL, HTTPS, IP targets, health check); identical on all of them, as the controller requires."
+  value       = module.alb_ingress.annotations
+}
+
+# For the add-ons' Helm installs (README.md) -----------------------------------
+
+output "addon_service_accounts" {
+  description = "Namespace and name of each add-on's service account, bound to its IAM role by EKS Pod Identity."
+  value       = module.cluster_addons.service_accounts
+}
+
+output "addon_role_arns" {
+  description = "IAM role of each add-on (cluster_autoscaler, load_balancer_controller, external_dns)."
+  value       = module.cluster_addons.role_arns
 }
 
 output "kms_key_arn" {

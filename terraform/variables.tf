@@ -68,6 +68,26 @@ variable "eks_support_type" {
   }
 }
 
+variable "base_domain" {
+  description = "Base DNS domain of the API and event hosts, the chart's routing.baseDomain (api.<base_domain>, <event>.<base_domain>)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([-a-z0-9]*[a-z0-9])?\\.)+[a-z]{2,}$", var.base_domain))
+    error_message = "The base_domain must be a lowercase DNS name such as tickets.example.com."
+  }
+}
+
+variable "route53_zone_id" {
+  description = "Existing Route 53 public hosted zone of base_domain: ACM validates the certificate there and ExternalDNS publishes the hosts there."
+  type        = string
+
+  validation {
+    condition     = can(regex("^Z[A-Z0-9]{1,32}$", var.route53_zone_id))
+    error_message = "The route53_zone_id must be a hosted zone ID such as Z0123456789ABCDEFGHIJ."
+  }
+}
+
 variable "public_access_cidrs" {
   description = "CIDR blocks allowed to reach the EKS API endpoint from the internet (the operators' addresses); empty for a private endpoint only."
   type        = list(string)

@@ -16,6 +16,8 @@ module "ticketing" {
   environment           = var.environment
   azs                   = var.azs
   public_access_cidrs   = var.public_access_cidrs
+  base_domain           = var.base_domain
+  route53_zone_id       = var.route53_zone_id
   concurrent_on_sales   = var.concurrent_on_sales
   aurora_instance_class = var.aurora_instance_class
   alarm_emails          = var.alarm_emails

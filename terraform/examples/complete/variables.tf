@@ -39,6 +39,16 @@ variable "public_access_cidrs" {
   }
 }
 
+variable "base_domain" {
+  description = "Base DNS domain of the API and event hosts (the chart's routing.baseDomain)."
+  type        = string
+}
+
+variable "route53_zone_id" {
+  description = "Route 53 public hosted zone of base_domain."
+  type        = string
+}
+
 variable "concurrent_on_sales" {
   description = "TicketEvents whose sales may peak at the same time (name, peakReplicas, hpa.maxReplicas); they size the database connections."
   type = list(object({
