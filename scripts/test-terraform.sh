@@ -8,7 +8,7 @@
 #      sizing and alarm thresholds, alarm plan, ALB Ingress settings),
 #      validations included; then the sizing module once more with the
 #      example's own terraform.tfvars.example, so the shipped example must
-#      fit its database;
+#      fit its database and its node group;
 #   4. checkov with our custom policies: each policy must FAIL every broken_*
 #      resource of its fixture under terraform/policies/fixtures/<id>/;
 #   5. checkov over the real tree (root composition rendered with the
@@ -159,19 +159,19 @@ check_terraform_test() {
 }
 
 check_example_sizing() {
-  # The connection budget of the shipped example: modules/thresholds planned
-  # with examples/complete/terraform.tfvars.example (variables the module
-  # does not declare are ignored), so a plan of the example cannot pass with
-  # more peak connections than its Aurora instance class holds.
+  # The peak sizing of the shipped example: modules/thresholds planned with
+  # examples/complete/terraform.tfvars.example (variables the module does not
+  # declare are ignored), so the example cannot need more connections than
+  # its Aurora instance class holds or more nodes than its node group allows.
   local dir="$tf_dir/modules/thresholds" out
   log "terraform test modules/thresholds with examples/complete/terraform.tfvars.example"
   if out=$(cd "$dir" && terraform test -no-color -test-directory=example-tests \
     -var-file="$tf_dir/examples/complete/terraform.tfvars.example" 2>&1) \
     && grep -Eq '[1-9][0-9]* passed, 0 failed' <<<"$out"; then
-    ok "the shipped example's peak fits its database ($(grep -Eo '[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n 1))"
+    ok "the shipped example's peak fits its database and node group ($(grep -Eo '[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n 1))"
   else
     printf '%s\n' "$out"
-    ko "the shipped example's peak does not fit its database (see modules/thresholds)"
+    ko "the shipped example's peak does not fit its database or node group (see modules/thresholds)"
   fi
 }
 

@@ -18,12 +18,14 @@ module "naming" {
 module "thresholds" {
   source = "./modules/thresholds"
 
-  aurora_instance_class  = var.aurora_instance_class
-  concurrent_on_sales    = var.concurrent_on_sales
-  api_max_replicas       = var.api_max_replicas
-  db_pool_size_per_pod   = var.db_pool_size_per_pod
-  aurora_max_connections = var.aurora_max_connections
-  node_min_size          = var.node_min_size
+  aurora_instance_class   = var.aurora_instance_class
+  concurrent_on_sales     = var.concurrent_on_sales
+  api_max_replicas        = var.api_max_replicas
+  db_pool_size_per_pod    = var.db_pool_size_per_pod
+  aurora_max_connections  = var.aurora_max_connections
+  node_min_size           = var.node_min_size
+  node_max_size           = var.node_max_size
+  node_pod_cpu_millicores = var.node_pod_cpu_millicores
 }
 
 locals {

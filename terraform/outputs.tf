@@ -60,6 +60,11 @@ output "peak_service_pods" {
   value       = module.thresholds.peak_service_pods
 }
 
+output "peak_nodes" {
+  description = "Nodes the peak's CPU requests need (at most node_max_size, or the plan fails)."
+  value       = module.thresholds.peak_nodes
+}
+
 output "redis_primary_endpoint" {
   description = "Redis primary endpoint (host of REDIS_URL; TLS)."
   value       = module.redis.primary_endpoint_address

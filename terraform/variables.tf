@@ -142,6 +142,17 @@ variable "node_max_size" {
   }
 }
 
+variable "node_pod_cpu_millicores" {
+  description = "CPU one node of node_instance_types offers to pods after the kubelet reserve and the DaemonSets, in millicores (1,400 for m6i.large); with node_max_size it bounds the peak."
+  type        = number
+  default     = 1400
+
+  validation {
+    condition     = var.node_pod_cpu_millicores >= 500
+    error_message = "The node_pod_cpu_millicores must be at least 500."
+  }
+}
+
 variable "aurora_instance_class" {
   description = "Aurora MySQL instance class of the writer and readers."
   type        = string
@@ -182,11 +193,12 @@ variable "deletion_protection" {
 }
 
 variable "concurrent_on_sales" {
-  description = "TicketEvents whose sales may peak at the same time: name, spec.scaling.peakReplicas and spec.scaling.hpa.maxReplicas of each. Sizes max_connections (see modules/thresholds)."
+  description = "TicketEvents whose sales may peak at the same time: name, spec.scaling.peakReplicas, spec.scaling.hpa.maxReplicas and the CPU request of one pod in millicores (default 250) of each. Sizes max_connections and checks node_max_size (see modules/thresholds)."
   type = list(object({
-    name          = string
-    peak_replicas = number
-    max_replicas  = number
+    name           = string
+    peak_replicas  = number
+    max_replicas   = number
+    cpu_millicores = optional(number, 250)
   }))
 
   validation {

@@ -20,6 +20,7 @@ module "ticketing" {
   route53_zone_id       = var.route53_zone_id
   concurrent_on_sales   = var.concurrent_on_sales
   aurora_instance_class = var.aurora_instance_class
+  node_max_size         = var.node_max_size
   alarm_emails          = var.alarm_emails
   tags                  = var.tags
 }

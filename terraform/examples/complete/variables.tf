@@ -50,12 +50,19 @@ variable "route53_zone_id" {
 }
 
 variable "concurrent_on_sales" {
-  description = "TicketEvents whose sales may peak at the same time (name, peakReplicas, hpa.maxReplicas); they size the database connections."
+  description = "TicketEvents whose sales may peak at the same time (name, peakReplicas, hpa.maxReplicas, CPU request of a pod in millicores); they size the database connections and the node group."
   type = list(object({
-    name          = string
-    peak_replicas = number
-    max_replicas  = number
+    name           = string
+    peak_replicas  = number
+    max_replicas   = number
+    cpu_millicores = optional(number, 250)
   }))
+}
+
+variable "node_max_size" {
+  description = "Maximum number of nodes; the peak's CPU requests must fit (the plan fails otherwise)."
+  type        = number
+  default     = 10
 }
 
 variable "aurora_instance_class" {

@@ -1,5 +1,7 @@
-# Numbers derived from the service sizing: the Aurora max_connections that the
-# instance parameter group sets, and the thresholds of the CloudWatch alarms.
+# Numbers derived from the service sizing at the peak: the Aurora
+# max_connections that the instance parameter group sets, the nodes the node
+# group must be allowed to grow to, and the thresholds of the CloudWatch
+# alarms.
 locals {
   # Default max_connections that Aurora MySQL derives from the memory of each
   # class (the AuroraMySQL.Managing.MaxConnections table of the Aurora user
@@ -28,6 +30,14 @@ locals {
   # floor, so an on-sale runs at most the larger of the two.
   on_sale_pods = { for sale in var.concurrent_on_sales : sale.name => max(sale.peak_replicas, sale.max_replicas) }
   peak_pods    = sum(concat([var.api_max_replicas], values(local.on_sale_pods)))
+
+  # The CPU the peak's pods request, and the nodes that the Cluster Autoscaler
+  # must be allowed to add to schedule them.
+  peak_cpu = sum(concat(
+    [var.api_max_replicas * var.api_cpu_millicores, var.system_cpu_millicores],
+    [for sale in var.concurrent_on_sales : local.on_sale_pods[sale.name] * sale.cpu_millicores],
+  ))
+  peak_nodes = ceil(local.peak_cpu / var.node_pod_cpu_millicores)
 
   # Every pod may fill its pool at once; the reserve and headroom come on top.
   pool_demand = local.peak_pods * var.db_pool_size_per_pod

@@ -23,6 +23,21 @@ output "aurora_max_connections" {
   }
 }
 
+output "peak_cpu_millicores" {
+  description = "CPU requested at the peak: the on-sales and the API at their maximum plus the cluster's own Deployments."
+  value       = local.peak_cpu
+}
+
+output "peak_nodes" {
+  description = "Nodes needed to schedule the peak's CPU requests."
+  value       = local.peak_nodes
+
+  precondition {
+    condition     = local.peak_nodes <= var.node_max_size
+    error_message = "The peak requests ${local.peak_cpu}m of CPU, which takes ${local.peak_nodes} nodes of ${var.node_pod_cpu_millicores}m, more than node_max_size (${var.node_max_size}): the Cluster Autoscaler would leave pods Pending during the sale. Raise node_max_size or use larger node_instance_types (and node_pod_cpu_millicores)."
+  }
+}
+
 output "alarm_thresholds" {
   description = "Thresholds of the CloudWatch alarms, keyed by alarm."
   value = {

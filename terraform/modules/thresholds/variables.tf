@@ -10,11 +10,12 @@ variable "aurora_instance_class" {
 }
 
 variable "concurrent_on_sales" {
-  description = "Every TicketEvent whose sale may be at its peak at the same time as the others: its name, spec.scaling.peakReplicas and spec.scaling.hpa.maxReplicas. The operator runs at most the larger of the two pods for it."
+  description = "Every TicketEvent whose sale may be at its peak at the same time as the others: its name, spec.scaling.peakReplicas, spec.scaling.hpa.maxReplicas and the CPU request of one pod in millicores (spec.service.resources, else the chart's eventService.cpuRequest, 250m). The operator runs at most the larger of the two replica counts."
   type = list(object({
-    name          = string
-    peak_replicas = number
-    max_replicas  = number
+    name           = string
+    peak_replicas  = number
+    max_replicas   = number
+    cpu_millicores = optional(number, 250)
   }))
 
   validation {
@@ -32,8 +33,9 @@ variable "concurrent_on_sales" {
       can(regex("^[a-z]([-a-z0-9]*[a-z0-9])?$", sale.name))
       && sale.peak_replicas >= 1 && floor(sale.peak_replicas) == sale.peak_replicas
       && sale.max_replicas >= 1 && floor(sale.max_replicas) == sale.max_replicas
+      && sale.cpu_millicores >= 1 && floor(sale.cpu_millicores) == sale.cpu_millicores
     ])
-    error_message = "Each on-sale needs a TicketEvent name and whole peak_replicas and max_replicas of at least 1."
+    error_message = "Each on-sale needs a TicketEvent name and whole peak_replicas, max_replicas and cpu_millicores of at least 1."
   }
 }
 
@@ -45,6 +47,50 @@ variable "api_max_replicas" {
   validation {
     condition     = var.api_max_replicas >= 1 && floor(var.api_max_replicas) == var.api_max_replicas
     error_message = "The api_max_replicas must be a whole number of at least 1."
+  }
+}
+
+variable "api_cpu_millicores" {
+  description = "CPU request of one shared API pod in millicores (the chart's api.resources.requests.cpu)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.api_cpu_millicores >= 1 && floor(var.api_cpu_millicores) == var.api_cpu_millicores
+    error_message = "The api_cpu_millicores must be a whole number of at least 1."
+  }
+}
+
+variable "system_cpu_millicores" {
+  description = "CPU requested by the cluster's own Deployments at the peak, in millicores: CoreDNS, metrics-server, the Cluster Autoscaler, the Load Balancer Controller, ExternalDNS and the operator."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.system_cpu_millicores >= 0 && floor(var.system_cpu_millicores) == var.system_cpu_millicores
+    error_message = "The system_cpu_millicores must be a whole number."
+  }
+}
+
+variable "node_pod_cpu_millicores" {
+  description = "CPU one node offers to those pods, in millicores: its allocatable CPU less the requests of the DaemonSets on every node. 1,400 for the default m6i.large (2,000m, 70m kept by the kubelet, the rest for the VPC CNI, kube-proxy, the Pod Identity and CloudWatch agents)."
+  type        = number
+  default     = 1400
+
+  validation {
+    condition     = var.node_pod_cpu_millicores >= 500 && floor(var.node_pod_cpu_millicores) == var.node_pod_cpu_millicores
+    error_message = "The node_pod_cpu_millicores must be a whole number of at least 500."
+  }
+}
+
+variable "node_max_size" {
+  description = "Maximum size of the EKS node group: the Cluster Autoscaler adds no node beyond it."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.node_max_size >= 2 && floor(var.node_max_size) == var.node_max_size
+    error_message = "The node_max_size must be a whole number of at least 2."
   }
 }
 

@@ -3,9 +3,10 @@
 #   terraform test -test-directory=example-tests \
 #     -var-file=../../examples/complete/terraform.tfvars.example
 # so the plan fails here whenever the example's on-sales need more database
-# connections than its instance class holds.
+# connections than its instance class holds, or more nodes than its node
+# group may grow to.
 
-run "the_shipped_example_fits_its_database" {
+run "the_shipped_example_fits_its_database_and_its_node_group" {
   command = plan
 
   assert {
@@ -16,5 +17,10 @@ run "the_shipped_example_fits_its_database" {
   assert {
     condition     = output.peak_pool_connections < output.aurora_max_connections
     error_message = "The example's pools at their peak must stay below max_connections."
+  }
+
+  assert {
+    condition     = output.peak_nodes <= var.node_max_size
+    error_message = "The example's peak must fit the node group's maximum."
   }
 }

@@ -167,6 +167,69 @@ run "the_pool_size_scales_the_demand" {
   }
 }
 
+# The node group must hold the same peak. The stadium's 40 pods request 500m
+# CPU each (its spec.service.resources) and the API's 10 pods 100m: 21,000m,
+# plus 1,000m for the cluster's own Deployments, in nodes offering 1,400m to
+# pods each = 16 nodes, beyond the default node_max_size of 10: the Cluster
+# Autoscaler would stop there and leave pods Pending during the sale.
+run "the_stadium_on_sale_exceeds_ten_nodes" {
+  command = plan
+
+  variables {
+    concurrent_on_sales = [
+      { name = "stadium-final", peak_replicas = 20, max_replicas = 40, cpu_millicores = 500 },
+    ]
+    aurora_instance_class = "db.r6g.xlarge"
+  }
+
+  expect_failures = [output.peak_nodes]
+}
+
+run "the_stadium_on_sale_fits_sixteen_nodes" {
+  command = plan
+
+  variables {
+    concurrent_on_sales = [
+      { name = "stadium-final", peak_replicas = 20, max_replicas = 40, cpu_millicores = 500 },
+    ]
+    aurora_instance_class = "db.r6g.xlarge"
+    node_max_size         = 16
+  }
+
+  assert {
+    condition     = output.peak_cpu_millicores == 22000 && output.peak_nodes == 16
+    error_message = "21,000m of pods plus 1,000m of system Deployments need 16 nodes of 1,400m."
+  }
+}
+
+run "larger_nodes_need_fewer_of_them" {
+  command = plan
+
+  # m6i.xlarge offers about twice the CPU of m6i.large.
+  variables {
+    concurrent_on_sales = [
+      { name = "stadium-final", peak_replicas = 20, max_replicas = 40, cpu_millicores = 500 },
+    ]
+    aurora_instance_class   = "db.r6g.xlarge"
+    node_pod_cpu_millicores = 3200
+  }
+
+  assert {
+    condition     = output.peak_nodes == 7
+    error_message = "22,000m in nodes of 3,200m is 7 nodes."
+  }
+}
+
+run "an_on_sale_without_a_cpu_request_uses_the_chart_default" {
+  command = plan
+
+  # 5 pods x 250m (eventService.cpuRequest) + 10 x 100m + 1,000m = 3,250m: 3 nodes.
+  assert {
+    condition     = output.peak_cpu_millicores == 3250 && output.peak_nodes == 3
+    error_message = "An on-sale without its own CPU request must count the chart's default, 250m."
+  }
+}
+
 run "thresholds_follow_the_inputs" {
   command = plan
 
@@ -266,6 +329,16 @@ run "max_connections_above_the_aurora_limit_is_rejected" {
   }
 
   expect_failures = [var.aurora_max_connections]
+}
+
+run "a_node_too_small_for_any_pod_is_rejected" {
+  command = plan
+
+  variables {
+    node_pod_cpu_millicores = 50
+  }
+
+  expect_failures = [var.node_pod_cpu_millicores]
 }
 
 run "single_node_group_is_rejected" {
