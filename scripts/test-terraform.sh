@@ -163,12 +163,13 @@ check_example_sizing() {
   # examples/complete/terraform.tfvars.example (variables the module does not
   # declare are ignored), so the example cannot need more connections than
   # its Aurora instance class holds or more nodes than its node group allows.
-  local dir="$tf_dir/modules/thresholds" out
+  local dir="$tf_dir/modules/thresholds" out summary
   log "terraform test modules/thresholds with examples/complete/terraform.tfvars.example"
   if out=$(cd "$dir" && terraform test -no-color -test-directory=example-tests \
     -var-file="$tf_dir/examples/complete/terraform.tfvars.example" 2>&1) \
     && grep -Eq '[1-9][0-9]* passed, 0 failed' <<<"$out"; then
-    ok "the shipped example's peak fits its database and node group ($(grep -Eo '[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n 1))"
+    summary=$(grep -Eo '[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n 1)
+    ok "the shipped example's peak fits its database and node group ($summary)"
   else
     printf '%s\n' "$out"
     ko "the shipped example's peak does not fit its database or node group (see modules/thresholds)"

@@ -36,7 +36,7 @@ class AuroraLogExports(BaseResourceCheck):
 
     def __init__(self) -> None:
         super().__init__(
-            name="Aurora MySQL cluster exports audit, error and slowquery logs and uses its own cluster parameter group",
+            name="Aurora MySQL cluster exports audit, error and slowquery logs and has its own cluster parameter group",
             id="CKV_TKT_8",
             categories=[CheckCategories.LOGGING],
             supported_resources=["aws_rds_cluster"],

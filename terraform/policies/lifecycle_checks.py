@@ -73,7 +73,8 @@ class EksUpgradePath(BaseResourceCheck):
             support = value(conf, "upgrade_policy", "support_type")
             return CheckResult.PASSED if is_set(conf, "version") and support in SUPPORT_TYPES else CheckResult.FAILED
         if self.entity_type == "aws_eks_node_group":
-            return CheckResult.PASSED if is_set(conf, "version") or is_set(conf, "release_version") else CheckResult.FAILED
+            versioned = is_set(conf, "version") or is_set(conf, "release_version")
+            return CheckResult.PASSED if versioned else CheckResult.FAILED
         return CheckResult.PASSED if is_set(conf, "addon_version") else CheckResult.FAILED
 
 
