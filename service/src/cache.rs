@@ -7,15 +7,18 @@
 //! after a short time, which bounds staleness if an invalidation is lost (Redis down, or a failover that lost
 //! writes). Redis is never the source of truth: when it fails, reads fall through to the database, the service
 //! reports `redis: degraded` in `/readyz` and in `ticketing_redis_up`, and invalidations that could not be sent are
-//! sent once Redis answers again.
+//! sent once Redis answers again. The connection to Redis, and its recovery after a restart or a failover, belong to
+//! `redis_link`.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionManager;
+use redis::aio::MultiplexedConnection;
 use redis::AsyncCommands as _;
+
+use crate::redis_link::RedisLink;
 
 /// How long an event entry lives.
 pub const EVENT_TTL: Duration = Duration::from_secs(5);
@@ -25,8 +28,6 @@ pub const LIST_TTL: Duration = Duration::from_secs(2);
 pub const LIST_KEYS: [&str; 3] = ["events:all", "events:upcoming", "events:available"];
 /// How long an entry lives in the near cache in front of Redis.
 pub const NEAR_TTL: Duration = Duration::from_millis(100);
-/// How long Redis is left alone after a failure before it is tried again.
-const BACKOFF: Duration = Duration::from_secs(1);
 
 /// The state of the Redis dependency as `/readyz` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +51,7 @@ impl RedisState {
 pub struct Cache {
     /// Entries in this process: the whole cache without Redis, the near cache in front of it otherwise.
     near: NearMap,
-    redis: Option<RedisLink>,
+    redis: Option<RedisCache>,
 }
 
 /// Entries with their expiry time, in this process.
@@ -79,17 +80,13 @@ impl NearMap {
     }
 }
 
-/// A Redis connection that tolerates Redis being away.
-struct RedisLink {
-    client: redis::Client,
-    manager: tokio::sync::RwLock<Option<ConnectionManager>>,
-    prefix: String,
-    /// Milliseconds since `epoch` until which Redis is not tried; 0 when healthy.
-    down_until: AtomicI64,
-    healthy: AtomicBool,
+/// Redis, and the invalidations it missed while it was away.
+struct RedisCache {
+    link: Arc<RedisLink>,
     /// Keys whose deletion failed; deleted once Redis answers again.
     missed_invalidations: Mutex<HashSet<String>>,
-    epoch: Instant,
+    /// Whether `missed_invalidations` may hold keys (read on every command without taking the lock).
+    has_missed: AtomicBool,
 }
 
 impl Cache {
@@ -98,37 +95,32 @@ impl Cache {
         Self { near: NearMap::default(), redis: None }
     }
 
-    /// A cache in Redis at `url`, with every key under `prefix`. Redis need not be up yet.
-    pub fn redis(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url)?;
-        metrics::gauge!("ticketing_redis_up").set(0.0);
-        Ok(Self {
+    /// A cache in Redis over `link`. Redis need not be up yet.
+    pub fn redis(link: Arc<RedisLink>) -> Self {
+        Self {
             near: NearMap::default(),
-            redis: Some(RedisLink {
-                client,
-                manager: tokio::sync::RwLock::new(None),
-                prefix: prefix.to_owned(),
-                down_until: AtomicI64::new(0),
-                healthy: AtomicBool::new(false),
+            redis: Some(RedisCache {
+                link,
                 missed_invalidations: Mutex::new(HashSet::new()),
-                epoch: Instant::now(),
+                has_missed: AtomicBool::new(false),
             }),
-        })
+        }
     }
 
     /// How Redis is doing.
     pub fn redis_state(&self) -> RedisState {
         match &self.redis {
             None => RedisState::Disabled,
-            Some(link) if link.healthy.load(Ordering::Acquire) => RedisState::Ok,
+            Some(redis) if redis.link.is_up() => RedisState::Ok,
             Some(_) => RedisState::Degraded,
         }
     }
 
     /// Checks Redis now (used by `/readyz` and at start) and reconnects if it was away.
     pub async fn probe(&self) -> RedisState {
-        if let Some(link) = &self.redis {
-            let _: Option<String> = link.run(|mut c| async move { redis::cmd("PING").query_async(&mut c).await }).await;
+        if let Some(redis) = &self.redis {
+            let _: Option<String> =
+                redis.run(|mut c| async move { redis::cmd("PING").query_async(&mut c).await }).await;
         }
         self.redis_state()
     }
@@ -137,9 +129,9 @@ impl Cache {
     pub async fn get(&self, key: &str) -> Option<String> {
         let mut value = self.near.get(key);
         if value.is_none() {
-            if let Some(link) = &self.redis {
-                let full = link.key(key);
-                value = link.run(|mut c| async move { c.get::<_, Option<String>>(full).await }).await.flatten();
+            if let Some(redis) = &self.redis {
+                let full = redis.link.key(key);
+                value = redis.run(|mut c| async move { c.get::<_, Option<String>>(full).await }).await.flatten();
                 if let Some(found) = &value {
                     self.near.put(key, found.clone(), NEAR_TTL);
                 }
@@ -154,12 +146,12 @@ impl Cache {
     pub async fn put(&self, key: &str, value: String, ttl: Duration) {
         match &self.redis {
             None => self.near.put(key, value, ttl),
-            Some(link) => {
+            Some(redis) => {
                 self.near.put(key, value.clone(), ttl.min(NEAR_TTL));
-                let full = link.key(key);
+                let full = redis.link.key(key);
                 let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
                 let _: Option<()> =
-                    link.run(|mut c| async move { c.pset_ex::<_, _, ()>(full, value, millis).await }).await;
+                    redis.run(|mut c| async move { c.pset_ex::<_, _, ()>(full, value, millis).await }).await;
             }
         }
     }
@@ -167,8 +159,8 @@ impl Cache {
     /// Deletes the event's entry and every list.
     pub async fn invalidate_event(&self, event_id: i64) {
         let keys = self.invalidate_near(event_id);
-        if let Some(link) = &self.redis {
-            link.delete(keys).await;
+        if let Some(redis) = &self.redis {
+            redis.delete(keys).await;
         }
     }
 
@@ -187,101 +179,47 @@ pub fn event_key(event_id: i64) -> String {
     format!("event:{event_id}")
 }
 
-impl RedisLink {
-    fn key(&self, key: &str) -> String {
-        format!("{}{key}", self.prefix)
-    }
-
-    fn now_ms(&self) -> i64 {
-        i64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(i64::MAX)
-    }
-
-    /// Runs one Redis operation, or nothing while Redis is backing off. Failures are counted and start a backoff.
-    async fn run<T, F, Fut>(&self, operation: F) -> Option<T>
+impl RedisCache {
+    /// Runs one Redis command, or nothing while Redis is away (the link logs and counts the failure). Once Redis
+    /// answers again, the invalidations it missed are sent first.
+    async fn run<T, F, Fut>(&self, command: F) -> Option<T>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        if self.now_ms() < self.down_until.load(Ordering::Acquire) {
-            return None;
+        let value = self.link.run(command).await.ok()?;
+        if self.has_missed.load(Ordering::Acquire) {
+            self.flush_missed_invalidations().await;
         }
-        // The read guard must be released before `connect` takes the write lock.
-        let existing = self.manager.read().await.clone();
-        let manager = match existing {
-            Some(manager) => manager,
-            None => self.connect().await?,
-        };
-        match operation(manager).await {
-            Ok(value) => {
-                if !self.healthy.swap(true, Ordering::AcqRel) {
-                    tracing::info!("redis is reachable");
-                    metrics::gauge!("ticketing_redis_up").set(1.0);
-                    self.flush_missed_invalidations().await;
-                }
-                Some(value)
-            }
-            Err(error) => {
-                self.mark_down(&error);
-                None
-            }
-        }
-    }
-
-    async fn connect(&self) -> Option<ConnectionManager> {
-        let mut slot = self.manager.write().await;
-        if let Some(manager) = slot.as_ref() {
-            return Some(manager.clone());
-        }
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_millis(500))
-            .set_response_timeout(Duration::from_millis(500))
-            .set_number_of_retries(1);
-        match ConnectionManager::new_with_config(self.client.clone(), config).await {
-            Ok(manager) => {
-                *slot = Some(manager.clone());
-                Some(manager)
-            }
-            Err(error) => {
-                self.mark_down(&error);
-                None
-            }
-        }
-    }
-
-    fn mark_down(&self, error: &redis::RedisError) {
-        let backoff = i64::try_from(BACKOFF.as_millis()).unwrap_or(1000);
-        self.down_until.store(self.now_ms() + backoff, Ordering::Release);
-        if self.healthy.swap(false, Ordering::AcqRel) {
-            tracing::warn!(error = %error, "redis is unreachable; serving from the database");
-        }
-        metrics::gauge!("ticketing_redis_up").set(0.0);
-        metrics::counter!("ticketing_dependency_errors_total", "dependency" => "redis").increment(1);
+        Some(value)
     }
 
     async fn delete(&self, keys: Vec<String>) {
-        let full: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
-        let sent = self.run(|mut c| async move { c.del::<_, ()>(full).await }).await;
-        if sent.is_none() {
-            self.missed_invalidations.lock().unwrap_or_else(|e| e.into_inner()).extend(keys);
+        let full: Vec<String> = keys.iter().map(|k| self.link.key(k)).collect();
+        if self.link.run(|mut c| async move { c.del::<_, ()>(full).await }).await.is_err() {
+            self.remember(keys);
+        } else if self.has_missed.load(Ordering::Acquire) {
+            self.flush_missed_invalidations().await;
         }
+    }
+
+    fn remember(&self, keys: impl IntoIterator<Item = String>) {
+        self.missed_invalidations.lock().unwrap_or_else(|e| e.into_inner()).extend(keys);
+        self.has_missed.store(true, Ordering::Release);
     }
 
     async fn flush_missed_invalidations(&self) {
         let keys: Vec<String> = {
             let mut missed = self.missed_invalidations.lock().unwrap_or_else(|e| e.into_inner());
-            missed.drain().map(|k| self.key(&k)).collect()
+            self.has_missed.store(false, Ordering::Release);
+            missed.drain().collect()
         };
         if keys.is_empty() {
             return;
         }
-        let existing = self.manager.read().await.clone();
-        if let Some(mut manager) = existing {
-            if let Err(error) = manager.del::<_, ()>(keys.clone()).await {
-                self.mark_down(&error);
-                let prefix_len = self.prefix.len();
-                let mut missed = self.missed_invalidations.lock().unwrap_or_else(|e| e.into_inner());
-                missed.extend(keys.into_iter().map(|k| k[prefix_len..].to_owned()));
-            }
+        let full: Vec<String> = keys.iter().map(|k| self.link.key(k)).collect();
+        if self.link.run(|mut c| async move { c.del::<_, ()>(full).await }).await.is_err() {
+            self.remember(keys);
         }
     }
 }

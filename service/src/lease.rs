@@ -10,12 +10,12 @@
 //!
 //! Without Redis (the embedded default, a single process) the lease is always granted; the fence still applies.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
 use sqlx::{Any, Transaction};
-use tokio::sync::Mutex;
 
+use crate::redis_link::RedisLink;
 use crate::store::Db;
 
 /// Releases the key only if it still holds our token.
@@ -34,23 +34,24 @@ pub struct Lease {
 }
 
 struct RedisBackend {
-    client: redis::Client,
+    link: Arc<RedisLink>,
     key: String,
-    connection: Mutex<Option<MultiplexedConnection>>,
+    renew: redis::Script,
+    release: redis::Script,
 }
 
 impl Lease {
-    /// A lease called `name` in Redis at `redis_url` (or in this process when `None`), lasting `ttl` unless renewed.
-    pub fn new(name: &str, redis_url: Option<&str>, key_prefix: &str, ttl: Duration) -> anyhow::Result<Self> {
-        let redis = match redis_url {
-            Some(url) => Some(RedisBackend {
-                client: redis::Client::open(url)?,
-                key: format!("{key_prefix}lease:{name}"),
-                connection: Mutex::new(None),
-            }),
-            None => None,
-        };
-        Ok(Self { name: name.to_owned(), token: hex::encode(rand::random::<[u8; 16]>()), ttl, redis })
+    /// A lease called `name` in Redis over `link` (or in this process when `None`), lasting `ttl` unless renewed.
+    /// The link reconnects after Redis restarts or fails over, so a lease lost to an outage is taken again once
+    /// Redis answers.
+    pub fn new(name: &str, link: Option<Arc<RedisLink>>, ttl: Duration) -> Self {
+        let redis = link.map(|link| RedisBackend {
+            key: link.key(&format!("lease:{name}")),
+            link,
+            renew: redis::Script::new(RENEW),
+            release: redis::Script::new(RELEASE),
+        });
+        Self { name: name.to_owned(), token: hex::encode(rand::random::<[u8; 16]>()), ttl, redis }
     }
 
     /// The lease's name, which is also its row in `lease_fences`.
@@ -61,14 +62,18 @@ impl Lease {
     /// Takes the lease if nobody holds it.
     pub async fn acquire(&self) -> redis::RedisResult<bool> {
         let Some(backend) = &self.redis else { return Ok(true) };
-        let mut connection = backend.connection().await?;
-        let set: Option<String> = redis::cmd("SET")
-            .arg(&backend.key)
-            .arg(&self.token)
-            .arg("NX")
-            .arg("PX")
-            .arg(self.ttl_millis())
-            .query_async(&mut connection)
+        let set: Option<String> = backend
+            .link
+            .run(|mut connection| async move {
+                redis::cmd("SET")
+                    .arg(&backend.key)
+                    .arg(&self.token)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(self.ttl_millis())
+                    .query_async(&mut connection)
+                    .await
+            })
             .await?;
         Ok(set.is_some())
     }
@@ -76,12 +81,17 @@ impl Lease {
     /// Extends the lease; `false` means it lapsed or someone else holds it now.
     pub async fn renew(&self) -> redis::RedisResult<bool> {
         let Some(backend) = &self.redis else { return Ok(true) };
-        let mut connection = backend.connection().await?;
-        let renewed: i64 = redis::Script::new(RENEW)
-            .key(&backend.key)
-            .arg(&self.token)
-            .arg(self.ttl_millis())
-            .invoke_async(&mut connection)
+        let renewed: i64 = backend
+            .link
+            .run(|mut connection| async move {
+                backend
+                    .renew
+                    .key(&backend.key)
+                    .arg(&self.token)
+                    .arg(self.ttl_millis())
+                    .invoke_async(&mut connection)
+                    .await
+            })
             .await?;
         Ok(renewed == 1)
     }
@@ -89,29 +99,17 @@ impl Lease {
     /// Gives the lease up if we still hold it.
     pub async fn release(&self) -> redis::RedisResult<bool> {
         let Some(backend) = &self.redis else { return Ok(true) };
-        let mut connection = backend.connection().await?;
-        let released: i64 =
-            redis::Script::new(RELEASE).key(&backend.key).arg(&self.token).invoke_async(&mut connection).await?;
+        let released: i64 = backend
+            .link
+            .run(|mut connection| async move {
+                backend.release.key(&backend.key).arg(&self.token).invoke_async(&mut connection).await
+            })
+            .await?;
         Ok(released == 1)
     }
 
     fn ttl_millis(&self) -> u64 {
         u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX)
-    }
-}
-
-impl RedisBackend {
-    async fn connection(&self) -> redis::RedisResult<MultiplexedConnection> {
-        let mut slot = self.connection.lock().await;
-        if let Some(connection) = slot.as_ref() {
-            return Ok(connection.clone());
-        }
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Duration::from_millis(500))
-            .set_response_timeout(Duration::from_millis(500));
-        let connection = self.client.get_multiplexed_async_connection_with_config(&config).await?;
-        *slot = Some(connection.clone());
-        Ok(connection)
     }
 }
 

@@ -11,6 +11,7 @@
 //!     batch        the transaction: lock, decide, conditional update, multi-row insert, commit
 //!   store/         the database (MySQL or SQLite through sqlx::Any), migrations in service/migrations/
 //!   cache          cache-aside for event reads, in Redis or in process
+//!   redis_link     the one Redis connection of the process, replaced after a restart or failover of Redis
 //!   lease          Redis leases with database-checked fencing tokens, for single-replica work
 //!   sweeper        gives back the seats of lapsed holds, under the `hold-sweeper` lease
 //!   auth           JWT and admin-token authentication
@@ -30,6 +31,7 @@ pub mod error;
 pub mod http;
 pub mod lease;
 pub mod openapi;
+pub mod redis_link;
 pub mod store;
 pub mod sweeper;
 
@@ -44,6 +46,7 @@ use crate::cache::Cache;
 use crate::config::ServeArgs;
 use crate::engine::{Engine, EngineConfig};
 pub use crate::http::{app, AppState};
+use crate::redis_link::RedisLink;
 use crate::store::{Db, PoolSizes};
 
 /// Builds the application state: connects and migrates the database, connects the cache and starts the engine.
@@ -53,8 +56,12 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<AppState> {
     let auth = args.auth.authenticator(&args.storage)?;
     let url = args.storage.resolve_url()?;
     let db = Db::connect(&url, PoolSizes { max_connections: args.db_max_connections }).await?;
-    let cache = Arc::new(match &args.redis_url {
-        Some(url) => Cache::redis(url, &args.redis_key_prefix)?,
+    let redis = match &args.redis_url {
+        Some(url) => Some(Arc::new(RedisLink::new(url, &args.redis_key_prefix)?)),
+        None => None,
+    };
+    let cache = Arc::new(match &redis {
+        Some(link) => Cache::redis(link.clone()),
         None => Cache::local(),
     });
     if cache.probe().await == cache::RedisState::Degraded {
@@ -73,8 +80,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<AppState> {
     };
     let engine = Arc::new(Engine::new(db.clone(), engine_config, on_commit));
     let sweep_interval = Duration::from_millis(args.sweep_interval_ms.max(10));
-    let lease =
-        lease::Lease::new("hold-sweeper", args.redis_url.as_deref(), &args.redis_key_prefix, sweep_interval * 5)?;
+    let lease = lease::Lease::new("hold-sweeper", redis, sweep_interval * 5);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(sweeper::run(db.clone(), lease, engine.clone(), cache.clone(), sweep_interval, stopped));
     Ok(AppState::new(http::Shared {

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::TestApp;
@@ -10,6 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use ticketing_service::domain::now_millis;
 use ticketing_service::lease::{next_fence, Lease};
+use ticketing_service::redis_link::RedisLink;
 use ticketing_service::sweeper::{sweep_once, Sweep};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,8 +58,10 @@ async fn held_seats_are_confirmed_in_time_or_given_back_once() {
 async fn a_lease_has_one_holder_and_only_its_holder_releases_it() {
     let prefix = format!("lease-test-{:x}:", rand::random::<u64>());
     let url = ticketing_testkit::redis::server_url();
-    let first = Lease::new("job", Some(&url), &prefix, Duration::from_secs(30)).unwrap();
-    let second = Lease::new("job", Some(&url), &prefix, Duration::from_secs(30)).unwrap();
+    // Two replicas: each has its own link to Redis.
+    let link = || Some(Arc::new(RedisLink::new(&url, &prefix).unwrap()));
+    let first = Lease::new("job", link(), Duration::from_secs(30));
+    let second = Lease::new("job", link(), Duration::from_secs(30));
     assert!(first.acquire().await.unwrap());
     assert!(!second.acquire().await.unwrap(), "a held lease is not granted twice");
     assert!(!second.release().await.unwrap(), "a non-holder cannot release it");

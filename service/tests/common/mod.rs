@@ -1,6 +1,8 @@
 //! `TestApp`: the service in-process on port 0 with real storage, and a client that speaks its envelope.
 #![allow(dead_code)]
 
+pub mod logs;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -26,6 +28,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// A second handle on the app's database, for checking invariants.
     pub db: Db,
+    /// The URL of the app's database.
+    pub database_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _data_dir: Option<TempDir>,
@@ -128,6 +132,7 @@ impl TestApp {
             base: format!("http://{address}"),
             http: reqwest::Client::builder().pool_max_idle_per_host(2000).build().unwrap(),
             db,
+            database_url,
             shutdown: Some(tx),
             server: Some(server),
             _data_dir: Some(data_dir),
