@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{FromRequestParts, MatchedPath, Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
@@ -107,10 +107,15 @@ pub fn app(state: AppState) -> Router {
 
 /// Around every request: the abuse limits and the timeout ([`limits`]), then the security headers and the
 /// `http_request_duration_seconds` histogram by route template, method and status.
+///
+/// Every label value comes from a small set the service knows, never from the request itself: the route is the
+/// template that matched (or `unmatched`), the method one of [`method_label`]'s, the status one the service answered.
+/// A client that invents paths or methods therefore adds no time series (each costs memory for the life of the
+/// process and bytes in every scrape).
 async fn around(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let mut response = limits::enforce(&state, request, next).await;
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
@@ -122,6 +127,22 @@ async fn around(State(state): State<AppState>, request: Request, next: Next) -> 
     metrics::histogram!("http_request_duration_seconds", "route" => route, "method" => method, "status" => status)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The `method` label of a request: the standard methods by name, and `other` for any other token a client sends.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }
 
 /// The one parameter of a route's path, as text. A value that is not valid UTF-8 is 422 `invalid_input` (axum's own
