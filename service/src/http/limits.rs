@@ -215,6 +215,9 @@ mod tests {
         assert!(limits.check_buyer("a").is_ok());
         assert!(matches!(limits.check_buyer("a"), Err(ApiError::RateLimited { retry_after_secs: 1 })));
         assert!(limits.check_buyer("b").is_ok(), "buckets are per buyer");
+        for near_duplicate in ["a ", "A", " a"] {
+            assert!(limits.check_buyer(near_duplicate).is_ok(), "{near_duplicate:?} is another buyer than \"a\"");
+        }
     }
 
     #[test]
