@@ -158,7 +158,7 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        Self::dependency("database", error)
+        Self::dependency("database", crate::store::Redacted(&error))
     }
 }
 

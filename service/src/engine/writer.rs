@@ -37,7 +37,7 @@ use crate::domain::{now_millis, Reservation, ReservationRequest};
 use crate::error::ApiError;
 use crate::store::ids::IdAllocator;
 use crate::store::script::{Script, Session};
-use crate::store::{is_retryable, Db, Dialect};
+use crate::store::{is_retryable, Db, Dialect, Redacted};
 
 /// How often a batch is tried again after a retryable database error (a key race or a deadlock).
 const ATTEMPTS: usize = 3;
@@ -187,7 +187,7 @@ impl WriterTask {
                 }
                 Ok(None) => {}
                 Err(error) => {
-                    tracing::debug!(event_id = self.event_id, error = %error, "snapshot read failed; deciding under the lock");
+                    tracing::debug!(event_id = self.event_id, error = %Redacted(&error), "snapshot read failed; deciding under the lock");
                     session = None;
                 }
             }
@@ -203,7 +203,7 @@ impl WriterTask {
                             // has checked (the session's goes back to the pool, or is closed if the rollback failed).
                             session = None;
                             if attempt < ATTEMPTS && is_retryable(&error) {
-                                tracing::warn!(event_id = self.event_id, attempt, error = %error, "retrying a batch");
+                                tracing::warn!(event_id = self.event_id, attempt, error = %Redacted(&error), "retrying a batch");
                                 attempt += 1;
                             } else {
                                 break Outcome::Failed(error);
@@ -366,7 +366,7 @@ impl WriterTask {
             }
             Outcome::Failed(error) => {
                 // Nothing was committed that the clients were told about: each may retry (with its key).
-                let _ = ApiError::dependency("database", &error);
+                let _ = ApiError::dependency("database", Redacted(&error));
                 for reply in reserve_replies {
                     let _ = reply.send(Err(ApiError::Unavailable));
                 }

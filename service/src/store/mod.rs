@@ -70,10 +70,9 @@ impl Db {
             anyhow::bail!("unsupported database URL scheme: expected mysql:// or sqlite://");
         };
         let url = url.replacen("mariadb:", "mysql:", 1);
-        let options = AnyConnectOptions::from_str(&url)
-            .context("invalid database URL")?
-            .log_statements(tracing::log::LevelFilter::Trace)
-            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+        // sqlx would log statements with their text, and a batch's text carries every buyer's id and key (see
+        // `script`, which logs slow scripts without it).
+        let options = AnyConnectOptions::from_str(&url).context("invalid database URL")?.disable_statement_logging();
         let db = match dialect {
             Dialect::MySql => {
                 let pool = AnyPoolOptions::new()
@@ -133,6 +132,32 @@ impl Db {
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.reader).await.is_ok()
+    }
+}
+
+/// A database error as logs may show it: its code and its message up to the first quoted value, at most
+/// [`LOGGED_MESSAGE_CHARS`] characters. MySQL quotes values in its messages (`Duplicate entry '<user id>-<key>'`, a
+/// syntax error `near '<statement text>'`), and statements carry buyers' ids and keys.
+pub struct Redacted<'a>(pub &'a sqlx::Error);
+
+/// The most characters of an error message that reach the log.
+pub const LOGGED_MESSAGE_CHARS: usize = 200;
+
+impl std::fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (prefix, text) = match self.0 {
+            sqlx::Error::Database(db) => {
+                let message = db.message();
+                let end = message.find(['\'', '"']).unwrap_or(message.len());
+                (format!("database error {}: ", db.code().unwrap_or_default()), message[..end].to_owned())
+            }
+            other => (String::new(), other.to_string()),
+        };
+        let mut kept: String = text.chars().take(LOGGED_MESSAGE_CHARS).collect();
+        if kept.len() < text.len() {
+            kept.push('…');
+        }
+        write!(f, "{prefix}{}", kept.trim_end())
     }
 }
 

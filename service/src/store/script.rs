@@ -8,11 +8,16 @@
 //! the hex a character string that compares in the column's collation (so indexes are used); on SQLite the blob is
 //! cast to text.
 //!
+//! A script that takes [`SLOW_SCRIPT`] or longer is logged at WARN by the kinds and counts of its statements, never
+//! its text (which is made of buyers' ids and keys, only hex-encoded); sqlx's own statement logging is off.
+//!
 //! A transaction may begin in one script and end in a later one. The [`Session`] that runs them knows whether one
 //! is open, and when it is dropped with one open (a cancelled request, a failed rollback) it closes its connection
 //! instead of returning it to the pool with the transaction and its locks.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use futures::TryStreamExt as _;
@@ -21,6 +26,9 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, Either};
 
 use super::Dialect;
+
+/// A script that takes at least this long to answer is logged as slow.
+pub const SLOW_SCRIPT: Duration = Duration::from_secs(1);
 
 /// SQL text with literal values, for one dialect.
 #[derive(Debug)]
@@ -136,6 +144,16 @@ impl Script {
         self.sql.strip_suffix(";\n").unwrap_or(&self.sql)
     }
 
+    /// The kinds of the script's statements with their counts (`BEGIN 1, INSERT 1, SELECT 3`): the first word of each
+    /// statement, which is always SQL the service wrote (a value is never first), so this is safe to log.
+    fn kinds(&self) -> String {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for statement in self.as_str().split(";\n") {
+            *counts.entry(statement.split_whitespace().next().unwrap_or("")).or_default() += 1;
+        }
+        counts.iter().map(|(kind, count)| format!("{kind} {count}")).collect::<Vec<_>>().join(", ")
+    }
+
     /// Whether a transaction is open after the first `answered` statements ran, given whether one was before.
     fn open_after(&self, answered: usize, open_before: bool) -> bool {
         self.transaction_marks.iter().take_while(|(index, _)| *index < answered).last().map_or(open_before, |m| m.1)
@@ -209,9 +227,26 @@ impl Drop for Session {
     }
 }
 
+/// Sends `script` and logs it if it was slow (see the module docs).
+async fn run(connection: &mut PoolConnection<Any>, script: &Script) -> (Vec<Answer>, Option<sqlx::Error>) {
+    let started = Instant::now();
+    let (answers, error) = send(connection, script).await;
+    let elapsed = started.elapsed();
+    if elapsed >= SLOW_SCRIPT {
+        tracing::warn!(
+            elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            statements = %script.kinds(),
+            answered = answers.len(),
+            failed = error.is_some(),
+            "slow database script"
+        );
+    }
+    (answers, error)
+}
+
 /// Sends `script` as one text query and splits the answer by statement. (Boxed: the compiler cannot prove the
 /// unboxed future `Send` for every lifetime of the stream it holds.)
-fn run<'a>(
+fn send<'a>(
     connection: &'a mut PoolConnection<Any>,
     script: &'a Script,
 ) -> BoxFuture<'a, (Vec<Answer>, Option<sqlx::Error>)> {
@@ -261,6 +296,7 @@ mod tests {
         assert_eq!(sql.push(")").end(), 0);
         assert_eq!(sql.end_transaction(true), 1);
         assert_eq!(sql.as_str(), "SELECT (-7, NULL, NULL) IN (1, 2, 3);\nCOMMIT");
+        assert_eq!(sql.kinds(), "COMMIT 1, SELECT 1");
     }
 
     #[test]
