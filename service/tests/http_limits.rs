@@ -1,7 +1,8 @@
 //! The connection limits of the HTTP server, over real TCP with raw HTTP/1.1: the request head size limit (a JSON 431,
 //! and hyper's own empty 431 beyond its hard cap), the header read timeout (a slowloris client and an idle keep-alive
-//! connection are disconnected), and graceful shutdown (a request in flight is finished, one that outlives the drain
-//! deadline is cut off).
+//! connection are disconnected), graceful shutdown (a request in flight is finished, one that outlives the drain
+//! deadline is cut off), and the lingering close (an answer given before the body was read reaches a client that
+//! sends its whole body before it reads; a client that never stops sending is cut off).
 //!
 //! The service runs on the embedded SQLite with the in-process cache (no test services needed): these limits sit in
 //! front of the storage.
@@ -14,7 +15,7 @@ use std::time::Duration;
 use common::{Options, Storage, TestApp};
 use reqwest::{Method, StatusCode};
 use ticketing_service::config::ConnectionArgs;
-use ticketing_service::http::server::hard_header_cap;
+use ticketing_service::http::server::{hard_header_cap, LINGER_BYTES};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
@@ -222,4 +223,82 @@ async fn a_request_still_in_flight_at_the_drain_deadline_is_cut_off() {
     // The body never comes: the server gives up on the request at the drain deadline and stops.
     tokio::time::timeout(PATIENCE, app.stop()).await.expect("the server stops at the drain deadline");
     assert!(read_until_closed(&mut stream).await.is_empty(), "the cut-off request gets no answer");
+}
+
+/// The body size of a client that sends more than the service reads (a 5 MB upload, tried with Python's urllib).
+const BIG_BODY: usize = 5 * 1024 * 1024;
+
+/// Sends `head` and a body of [`BIG_BODY`] bytes, all of it, before reading anything; returns the answer.
+async fn send_everything_then_read(app: &TestApp, head: &str) -> Result<RawResponse, std::io::Error> {
+    let mut stream = connect(app).await;
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(&vec![b'x'; BIG_BODY]).await?;
+    Ok(read_response(&mut stream).await)
+}
+
+#[tokio::test]
+async fn an_answer_before_the_body_reaches_a_client_that_sends_it_all_first() {
+    let app = spawn(ConnectionArgs::default()).await;
+    let buyer = TestApp::buyer("alice");
+    let post = |headers: &str| {
+        format!("POST /api/reservations HTTP/1.1\r\nhost: x\r\ncontent-length: {BIG_BODY}\r\n{headers}\r\n")
+    };
+    let json_buyer = format!("authorization: Bearer {buyer}\r\ncontent-type: application/json\r\n");
+    let big_header = format!("{json_buyer}x-padding: {}\r\n", "p".repeat(20 * 1024));
+    let huge_header = format!("{json_buyer}x-padding: {}\r\n", "p".repeat(hard_header_cap(16 * 1024) + 1024));
+    let cases = [
+        (post(&json_buyer), "413", Some("payload_too_large")),
+        (
+            post(&format!("authorization: Bearer {buyer}\r\ncontent-type: text/plain\r\n")),
+            "415",
+            Some("unsupported_media_type"),
+        ),
+        (post("content-type: application/json\r\n"), "401", Some("unauthenticated")),
+        (post(&big_header), "431", Some("headers_too_large")),
+        (post(&huge_header), "431", None),
+    ];
+    for (head, status, code) in &cases {
+        for attempt in 0..5 {
+            let answer = send_everything_then_read(&app, head).await.unwrap_or_else(|error| {
+                panic!("{status}, attempt {attempt}: the client saw {error} instead of the answer")
+            });
+            assert!(answer.status_line.starts_with(&format!("HTTP/1.1 {status}")), "{answer:?}");
+            if let Some(code) = code {
+                let body: serde_json::Value = serde_json::from_slice(&answer.body).expect("a JSON error body");
+                assert_eq!(body["code"], *code, "{body}");
+            }
+        }
+    }
+    let health = app.call(Method::GET, "/api/health", None, None).await;
+    assert_eq!(health.status, StatusCode::OK, "the server still serves: {:?}", health.body);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_stops_sending_is_cut_off() {
+    let app = spawn(ConnectionArgs::default()).await;
+    let mut stream = connect(&app).await;
+    let head = "POST /api/reservations HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+                content-length: 999999999999\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut sent = 0usize;
+    let cut_off = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match stream.write_all(&chunk).await {
+                Ok(()) => sent += chunk.len(),
+                Err(error) => return error,
+            }
+        }
+    })
+    .await
+    .expect("the server cuts the sender off in time");
+    assert!(
+        matches!(cut_off.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset),
+        "{cut_off}"
+    );
+    // What the kernels buffer on both sides comes on top of what the server discards.
+    assert!(sent < LINGER_BYTES + 32 * 1024 * 1024, "{sent} bytes were taken before the cut");
+    println!("a client sending forever was cut off after {sent} bytes");
+    app.stop().await;
 }

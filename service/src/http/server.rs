@@ -11,6 +11,15 @@
 //!   an answer. Hyper starts that clock whenever the connection waits for a request head, so it also closes a
 //!   keep-alive connection that stays idle that long after its last response.
 //!
+//! - an answer given before the request's body was read (413 over the body limit, 415, 401, a 431 with a body
+//!   behind it): the connection is closed after the answer, but gently (a lingering close, as nginx and Apache do):
+//!   the server first ends its side of the connection, then reads and discards what the client is still sending, up
+//!   to [`LINGER_BYTES`], for at most [`LINGER_TIME`] and [`LINGER_IDLE`] between two reads, and only then closes
+//!   the socket. Closing a socket with unread data makes the kernel reset the connection, and a client that sends
+//!   its whole body before it reads (Python's urllib, for one) would then see a broken pipe instead of the answer.
+//!   A client that keeps sending past the bound is cut off. Every connection closes this way: for a client that
+//!   has closed already, the first read ends it.
+//!
 //! Shutdown: when the shutdown future completes, the listener is closed, idle connections are closed, and every
 //! request in flight is finished and answered (with `connection: close`) until the drain deadline; connections still
 //! open at the deadline are dropped.
@@ -18,6 +27,8 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -26,6 +37,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tower::Layer as _;
@@ -34,6 +46,12 @@ use crate::config::ConnectionArgs;
 
 /// The smallest request head limit accepted: a bearer JWT alone takes several hundred bytes.
 pub const MIN_HEADER_BYTES: usize = 1024;
+/// The most bytes a closing connection reads and discards (see the module docs).
+pub const LINGER_BYTES: usize = 16 * 1024 * 1024;
+/// The longest a closing connection reads and discards.
+pub const LINGER_TIME: Duration = Duration::from_secs(10);
+/// The longest a closing connection waits for the client's next bytes or its end.
+pub const LINGER_IDLE: Duration = Duration::from_secs(2);
 
 /// What each connection may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +92,7 @@ pub async fn run(listener: TcpListener, router: Router, limits: ConnectionLimits
             accepted = accept(&listener) => accepted,
         };
         let service = TowerToHyperService::new(axum::Extension(ConnectInfo(peer)).layer(router.clone()));
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(Lingering(Some(stream))), service));
         connections.spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%peer, error = %error, "connection closed on an error");
@@ -88,6 +106,71 @@ pub async fn run(listener: TcpListener, router: Router, limits: ConnectionLimits
         tracing::warn!(open = connections.len(), "drain deadline passed: closing the connections still open");
     }
     connections.shutdown().await;
+}
+
+/// A client's connection that closes with a lingering close when hyper drops it (see the module docs).
+struct Lingering(Option<TcpStream>);
+
+impl Lingering {
+    fn stream(&mut self) -> Pin<&mut TcpStream> {
+        Pin::new(self.0.as_mut().expect("the stream is taken only on drop"))
+    }
+}
+
+impl AsyncRead for Lingering {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        self.stream().poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Lingering {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.stream().poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.stream().poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.as_ref().is_some_and(|stream| stream.is_write_vectored())
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.stream().poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.stream().poll_shutdown(cx)
+    }
+}
+
+impl Drop for Lingering {
+    fn drop(&mut self) {
+        if let (Some(stream), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
+            runtime.spawn(linger(stream));
+        }
+    }
+}
+
+/// Ends our side of `stream`, then reads and discards what the client still sends until it closes its side or a
+/// bound is reached; the stream is closed when this returns.
+async fn linger(mut stream: TcpStream) {
+    let _ = stream.shutdown().await;
+    let deadline = tokio::time::Instant::now() + LINGER_TIME;
+    let mut scratch = [0u8; 8192];
+    let mut discarded = 0;
+    while discarded < LINGER_BYTES {
+        let wait = deadline.min(tokio::time::Instant::now() + LINGER_IDLE);
+        match tokio::time::timeout_at(wait, stream.read(&mut scratch)).await {
+            Ok(Ok(read)) if read > 0 => discarded += read,
+            _ => break,
+        }
+    }
 }
 
 /// The largest request head hyper reads at all, so that heads a little over `max_header_bytes` still reach the
