@@ -3,7 +3,8 @@
 //! sent under each of the two names (an empty input sends neither).
 //!
 //! Contract: no input panics; a key is accepted only when sent once, 1 to 128 visible ASCII characters, and comes
-//! out unchanged; a bearer token is accepted only from one `Bearer <token>` header and comes out trimmed; only the
+//! out unchanged; a bearer token is accepted only from one `Bearer <token>` header (the scheme in any case, RFC 7235)
+//! and comes out trimmed; only the
 //! admin token verifies as an admin (the fuzzer is never given a signed admin JWT), a buyer only with a valid user
 //! id; and a JWT minted for a subject verifies as exactly that buyer when the subject is a valid user id.
 #![no_main]
@@ -65,7 +66,9 @@ fuzz_target!(|data: &[u8]| {
     };
     assert_eq!(values.len(), 1);
     let raw = values[0].to_str().expect("an accepted header is visible ASCII");
-    assert_eq!(Some(token), raw.strip_prefix("Bearer ").map(str::trim));
+    let (scheme, rest) = raw.split_once(' ').expect("a scheme, a space and a token");
+    assert!(scheme.eq_ignore_ascii_case("bearer"), "scheme {scheme:?}");
+    assert_eq!(token, rest.trim());
     assert!(!token.is_empty());
 
     let auth = authenticator();

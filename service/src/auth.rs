@@ -1,9 +1,13 @@
 //! Who is calling: bearer JWTs for buyers and admins, and a static admin token for the operator.
 //!
-//! A JWT is verified with the one configured algorithm (HS256 with a shared secret, or RS256 with a public key),
-//! with its expiry and, when configured, its issuer and audience. Its `sub` is the buyer's `userId`; the claim
-//! `"admin": true` makes it an admin. The static admin token is compared in constant time. Tokens and keys are
-//! never logged: [`Secret`] hides them from `Debug`.
+//! A JWT is verified with the one configured algorithm (HS256 with a shared secret, or RS256 with a public key; a
+//! token that names any other algorithm, `none` included, is refused), and must carry `exp` and `sub`. Its times are
+//! checked with [`LEEWAY_SECS`] of allowance for clock skew: `exp` must not have passed, and `nbf` and `iat`, when
+//! present, must be numbers not in the future. When configured, the issuer must match, and the audience must be the
+//! `aud` claim or one of its values (the claim may be a string or an array, as RFC 7519 allows). Its `sub` is the
+//! buyer's `userId`; the claim `"admin": true` makes it an admin. The credential comes in one `Authorization`
+//! header whose scheme is `Bearer` in any case (RFC 7235). The static admin token is compared in constant time.
+//! Tokens and keys are never logged: [`Secret`] hides them from `Debug`.
 
 use std::fmt;
 
@@ -38,7 +42,10 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// The claims the service reads and writes.
+/// Seconds of clock skew allowed between the token's issuer and this service, for `exp`, `nbf` and `iat`.
+pub const LEEWAY_SECS: u64 = 60;
+
+/// The claims the service writes when it mints a token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
@@ -52,6 +59,24 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
 }
+
+/// What the service reads from a token whose signature, expiry, issuer and audience `jsonwebtoken` has verified.
+/// Other claims are ignored, whatever their shape (an `aud` array among them).
+#[derive(Deserialize)]
+struct Verified {
+    sub: String,
+    #[serde(default)]
+    admin: bool,
+    #[serde(default)]
+    nbf: Option<NumericDate>,
+    #[serde(default)]
+    iat: Option<NumericDate>,
+}
+
+/// A JWT NumericDate: seconds since the epoch, an integer or not (RFC 7519, section 2). Anything else in a time
+/// claim makes the token invalid.
+#[derive(Deserialize, Clone, Copy)]
+struct NumericDate(f64);
 
 /// The verification key.
 #[derive(Clone)]
@@ -92,7 +117,7 @@ impl Authenticator {
             KeyMaterial::Rs256 { public_pem } => (DecodingKey::from_rsa_pem(public_pem.as_bytes())?, Algorithm::RS256),
         };
         let mut validation = Validation::new(algorithm);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECS;
         let mut required = vec!["exp", "sub"];
         required.extend(expect.issuer.as_ref().map(|_| "iss"));
         required.extend(expect.audience.as_ref().map(|_| "aud"));
@@ -120,9 +145,14 @@ impl Authenticator {
             }
         }
         let (key, validation) = self.decoding.as_ref().ok_or(ApiError::Unauthenticated("no key configured"))?;
-        let data = jsonwebtoken::decode::<Claims>(token, key, validation)
-            .map_err(|_| ApiError::Unauthenticated("the bearer token is invalid or expired"))?;
-        let claims = data.claims;
+        let invalid = || ApiError::Unauthenticated("the bearer token is invalid or expired");
+        let claims = jsonwebtoken::decode::<Verified>(token, key, validation).map_err(|_| invalid())?.claims;
+        // `jsonwebtoken` checks `exp`; `nbf` and `iat` are checked here, both ways they can be wrong: a time claim
+        // that is not a number failed to decode above, and one in the future is refused now.
+        let latest = (chrono::Utc::now().timestamp() as f64) + LEEWAY_SECS as f64;
+        if [claims.nbf, claims.iat].into_iter().flatten().any(|NumericDate(at)| at > latest) {
+            return Err(invalid());
+        }
         if claims.admin {
             Ok(Principal::Admin { name: claims.sub })
         } else {
@@ -190,7 +220,8 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-/// The token of the one `Authorization: Bearer <token>` header, trimmed and not empty.
+/// The token of the one `Authorization: Bearer <token>` header: the scheme in any case (RFC 7235), then one or more
+/// spaces, then a token that is not empty.
 pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     let mut values = headers.get_all(axum::http::header::AUTHORIZATION).iter();
     let header = values.next().ok_or(ApiError::Unauthenticated("an Authorization: Bearer token is required"))?;
@@ -200,8 +231,9 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     header
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .filter(|t| !t.is_empty())
         .ok_or(ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`"))
 }
@@ -249,6 +281,85 @@ mod tests {
         wrong.aud = Some("other".into());
         assert!(auth.verify(&mint(&secret, &wrong).unwrap()).is_err());
         assert!(auth.verify(&mint(&secret, &claims("alice", false, 60)).unwrap()).is_err());
+    }
+
+    const SECRET: &str = "s3cret-for-tests-only-0123456789";
+
+    /// A token with any JSON claims, signed with `algorithm` and [`SECRET`].
+    fn signed(algorithm: Algorithm, claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(algorithm), &claims, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap()
+    }
+
+    fn verifier(audience: Option<&str>) -> Authenticator {
+        let expect = Expectations { issuer: None, audience: audience.map(str::to_owned) };
+        Authenticator::new(KeyMaterial::Hs256(Secret::new(SECRET)), &expect, None).unwrap()
+    }
+
+    #[test]
+    fn an_audience_may_be_an_array() {
+        let now = chrono::Utc::now().timestamp();
+        let listed =
+            signed(Algorithm::HS256, serde_json::json!({"sub": "alice", "exp": now + 60, "aud": ["x", "api"]}));
+        let unlisted =
+            signed(Algorithm::HS256, serde_json::json!({"sub": "alice", "exp": now + 60, "aud": ["x", "y"]}));
+        assert_eq!(verifier(Some("api")).verify(&listed).unwrap(), Principal::Buyer { user_id: "alice".into() });
+        assert!(verifier(Some("api")).verify(&unlisted).is_err(), "the configured audience must be among them");
+        assert!(verifier(None).verify(&unlisted).is_ok(), "without a configured audience the claim is not checked");
+    }
+
+    #[test]
+    fn times_are_checked_with_the_leeway_and_must_be_numbers() {
+        let now = chrono::Utc::now().timestamp();
+        let leeway = LEEWAY_SECS as i64;
+        let auth = verifier(None);
+        let with = |claims: serde_json::Value| {
+            let mut all = serde_json::json!({"sub": "alice", "exp": now + 600});
+            all.as_object_mut().unwrap().extend(claims.as_object().unwrap().clone());
+            auth.verify(&signed(Algorithm::HS256, all))
+        };
+        assert!(with(serde_json::json!({"nbf": now - 10, "iat": now - 10})).is_ok());
+        assert!(with(serde_json::json!({"nbf": now + leeway / 2, "iat": now + leeway / 2})).is_ok(), "clock skew");
+        assert!(with(serde_json::json!({"iat": (now as f64) - 0.5})).is_ok(), "a NumericDate need not be whole");
+        assert!(with(serde_json::json!({"nbf": now + leeway + 60})).is_err(), "not valid before nbf");
+        assert!(with(serde_json::json!({"iat": now + leeway + 60})).is_err(), "issued in the future");
+        assert!(with(serde_json::json!({"nbf": "now"})).is_err(), "a time that is not a number");
+        assert!(with(serde_json::json!({"iat": null, "nbf": [1]})).is_err());
+        assert!(with(serde_json::json!({"exp": now - leeway / 2})).is_ok(), "expired within the leeway");
+        assert!(with(serde_json::json!({"exp": now - leeway - 60})).is_err());
+        assert!(
+            auth.verify(&signed(Algorithm::HS256, serde_json::json!({"sub": "alice"}))).is_err(),
+            "exp is required"
+        );
+        assert!(auth.verify(&signed(Algorithm::HS256, serde_json::json!({"exp": now + 60}))).is_err(), "sub too");
+    }
+
+    #[test]
+    fn only_the_configured_algorithm_is_accepted() {
+        let now = chrono::Utc::now().timestamp();
+        let claims = serde_json::json!({"sub": "alice", "exp": now + 60});
+        let auth = verifier(None);
+        assert!(auth.verify(&signed(Algorithm::HS256, claims.clone())).is_ok());
+        assert!(auth.verify(&signed(Algorithm::HS512, claims.clone())).is_err(), "another HMAC algorithm");
+        let payload = signed(Algorithm::HS256, claims).split('.').nth(1).unwrap().to_owned();
+        // {"alg":"none","typ":"JWT"}, with and without a signature.
+        let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";
+        assert!(auth.verify(&format!("{none}.{payload}.")).is_err(), "alg none");
+        assert!(auth.verify(&format!("{none}.{payload}")).is_err());
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        let header = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(axum::http::header::AUTHORIZATION, value.parse().unwrap());
+            headers
+        };
+        for value in ["Bearer abc", "bearer abc", "BEARER abc", "bEaReR   abc "] {
+            assert_eq!(bearer_token(&header(value)).unwrap(), "abc", "{value:?}");
+        }
+        for value in ["Basic abc", "Bearerabc", "Bearer ", "abc", "Bearer\tabc"] {
+            assert!(bearer_token(&header(value)).is_err(), "{value:?}");
+        }
     }
 
     #[test]
