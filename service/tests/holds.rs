@@ -13,6 +13,7 @@ use ticketing_service::domain::now_millis;
 use ticketing_service::lease::{next_fence, Lease};
 use ticketing_service::redis_link::RedisLink;
 use ticketing_service::sweeper::{sweep_once, Sweep};
+use ticketing_testkit::redis::RedisProcess;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_seats_are_confirmed_in_time_or_given_back_once() {
@@ -70,6 +71,44 @@ async fn a_lease_has_one_holder_and_only_its_holder_releases_it() {
     assert!(first.release().await.unwrap());
     assert!(second.acquire().await.unwrap(), "released: the next one takes it");
     assert!(!first.renew().await.unwrap(), "the old holder's renewal fails once another holds it");
+}
+
+/// How many connections the Redis at `url` has accepted so far.
+async fn connections_received(url: &str) -> u64 {
+    let mut admin = redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let info: String = redis::cmd("INFO").arg("stats").query_async(&mut admin).await.unwrap();
+    let line = info.lines().find_map(|l| l.strip_prefix("total_connections_received:")).expect("the stat");
+    line.trim().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_lease_on_a_demoted_primary_is_taken_again_on_a_new_connection() {
+    let primary = RedisProcess::start();
+    let other = RedisProcess::start();
+    let link = Arc::new(RedisLink::new(&primary.url(), "demotion:").unwrap());
+    let holder = Lease::new("job", Some(link.clone()), Duration::from_secs(30));
+    let next = Lease::new("job", Some(link), Duration::from_secs(30));
+    assert!(holder.acquire().await.unwrap());
+
+    // A failover demotes the primary: it still answers, but refuses writes, until it is promoted again (in a real
+    // failover the endpoint's name moves to the new primary, which only a new connection reaches).
+    let mut admin = redis::Client::open(primary.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let port = other.url().rsplit(':').next().unwrap().to_owned();
+    let () = redis::cmd("REPLICAOF").arg("127.0.0.1").arg(&port).query_async(&mut admin).await.unwrap();
+    let refused = next.acquire().await.expect_err("a replica refuses the lease's write");
+    assert_eq!(refused.kind(), redis::ErrorKind::ReadOnly, "{refused}");
+    let () = redis::cmd("REPLICAOF").arg("NO").arg("ONE").query_async(&mut admin).await.unwrap();
+    // Whether the demoted primary had synced the other's (empty) data set or not, the lapsed lease is gone.
+    let _: i64 = redis::cmd("DEL").arg("demotion:lease:job").query_async(&mut admin).await.unwrap();
+    let before = connections_received(&primary.url()).await;
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !matches!(next.acquire().await, Ok(true)) {
+        assert!(Instant::now() < deadline, "the lease was never taken again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let opened = connections_received(&primary.url()).await - before - 1;
+    assert_eq!(opened, 1, "the lease's link left the demoted primary's connection for a new one");
 }
 
 #[tokio::test]
