@@ -109,3 +109,40 @@ async fn near_duplicates_are_distinct_on_mariadb() {
 async fn near_duplicates_are_distinct_on_sqlite() {
     near_duplicates_are_distinct_buyers_and_keys(Storage::Sqlite).await;
 }
+
+/// A buyer who sends one key to two events at once races two writers to the same unique-index entry: one books,
+/// the other is refused as a reused key, and the batches of the other buyers on both events are unaffected (a lost
+/// race is retried, and the retry sees the booking that won).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_key_sent_to_two_events_at_once_fails_no_batch() {
+    let app = Arc::new(TestApp::spawn().await);
+    let events = [app.create_event(10_000, json!({})).await, app.create_event(10_000, json!({})).await];
+    for round in 0..20 {
+        let (racer_id, key) = (format!("racer-{round}"), format!("race-{round}"));
+        let mut tasks = Vec::new();
+        for event in events {
+            for other in 0..20 {
+                let app = app.clone();
+                let user = format!("bystander-{event}-{round}-{other}");
+                tasks.push(tokio::spawn(async move { (false, app.reserve(event, &user, 1, Some("k")).await) }));
+            }
+            let (app, racer_id, key) = (app.clone(), racer_id.clone(), key.clone());
+            tasks.push(tokio::spawn(async move { (true, app.reserve(event, &racer_id, 1, Some(&key)).await) }));
+        }
+        let mut racer = Vec::new();
+        for task in tasks {
+            let (is_racer, response) = task.await.unwrap();
+            if is_racer {
+                racer.push((response.status, response.code().to_owned()));
+            } else {
+                assert_eq!(response.status, StatusCode::CREATED, "round {round}: {:?}", response.body);
+            }
+        }
+        racer.sort();
+        assert_eq!(
+            racer,
+            [(StatusCode::CREATED, String::new()), (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused".into())],
+            "round {round}"
+        );
+    }
+}
