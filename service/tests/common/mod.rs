@@ -1,6 +1,7 @@
 //! `TestApp`: the service in-process on port 0 with real storage, and a client that speaks its envelope.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
 pub mod logs;
 
 use std::net::SocketAddr;
@@ -62,6 +63,10 @@ pub struct Options {
     pub rate_limit_per_address: f64,
     pub hint_ttl_ms: u64,
     pub connection: ConnectionArgs,
+    /// Connections of the app's MySQL pool.
+    pub db_max_connections: u32,
+    /// The database the app uses (for instance through a [`fault_proxy::FaultProxy`]); a fresh one when `None`.
+    pub database_url: Option<String>,
 }
 
 impl Default for Options {
@@ -75,6 +80,8 @@ impl Default for Options {
             rate_limit_per_address: 0.0,
             hint_ttl_ms: 250,
             connection: ConnectionArgs::default(),
+            db_max_connections: 16,
+            database_url: None,
         }
     }
 }
@@ -88,9 +95,10 @@ impl TestApp {
     pub async fn spawn_with(options: Options) -> Self {
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn,ticketing_service=info").try_init();
         let data_dir = TempDir::new();
-        let database_url = match options.storage {
-            Storage::MariaDb => ticketing_testkit::mariadb::fresh_database().await,
-            Storage::Sqlite => Db::embedded_url(&data_dir.0),
+        let database_url = match (options.database_url, options.storage) {
+            (Some(url), _) => url,
+            (None, Storage::MariaDb) => ticketing_testkit::mariadb::fresh_database().await,
+            (None, Storage::Sqlite) => Db::embedded_url(&data_dir.0),
         };
         let args = ServeArgs {
             bind: "127.0.0.1:0".parse().unwrap(),
@@ -110,7 +118,7 @@ impl TestApp {
             event_scope: options.event_scope,
             queue_depth: options.queue_depth,
             max_batch: 512,
-            db_max_connections: 16,
+            db_max_connections: options.db_max_connections,
             hint_ttl_ms: options.hint_ttl_ms,
             sweep_interval_ms: 100,
             rate_limit_per_buyer: options.rate_limit_per_buyer,
