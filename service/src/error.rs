@@ -81,9 +81,13 @@ pub enum ApiError {
     /// `Idempotency-Key` to learn its outcome.
     #[error("the request timed out; retry (with the same Idempotency-Key for a reservation)")]
     Timeout,
-    /// A dependency failed (the cause is logged, not sent).
+    /// A dependency failed before anything the request asked for was written (the cause is logged, not sent).
     #[error("the service cannot answer right now; retry shortly")]
     Unavailable,
+    /// The connection to the database was lost after the request's `COMMIT` was sent: it may or may not have been
+    /// applied. Retry with the same `Idempotency-Key` to learn which; a retry without one may act twice.
+    #[error("the outcome is unknown: the change may have been applied; retry with the same Idempotency-Key")]
+    OutcomeUnknown,
     /// A bug (the cause is logged, not sent).
     #[error("internal error")]
     Internal,
@@ -117,6 +121,7 @@ impl ApiError {
             Self::QueueFull => "queue_full",
             Self::Timeout => "timeout",
             Self::Unavailable => "unavailable",
+            Self::OutcomeUnknown => "outcome_unknown",
             Self::Internal => "internal",
         }
     }
@@ -142,7 +147,7 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::EventOutOfScope { .. } => StatusCode::MISDIRECTED_REQUEST,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::QueueFull | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::QueueFull | Self::Unavailable | Self::OutcomeUnknown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -153,6 +158,14 @@ impl ApiError {
         tracing::error!(dependency = what, error = %cause, "dependency failure");
         metrics::counter!("ticketing_dependency_errors_total", "dependency" => what).increment(1);
         Self::Unavailable
+    }
+
+    /// Logs a database connection lost at `COMMIT` once, with its cause, and turns it into `outcome_unknown`.
+    pub fn commit_lost(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(dependency = "database", error = %cause, "connection lost at COMMIT; the outcome is unknown");
+        metrics::counter!("ticketing_dependency_errors_total", "dependency" => "database").increment(1);
+        metrics::counter!("ticketing_commit_outcome_unknown_total").increment(1);
+        Self::OutcomeUnknown
     }
 }
 
@@ -180,7 +193,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody { success: false, message: self.to_string(), code: self.code(), data: None };
         let mut response = (status, axum::Json(body)).into_response();
         let retry_after = match &self {
-            Self::QueueFull | Self::Unavailable | Self::Timeout => Some(1),
+            Self::QueueFull | Self::Unavailable | Self::OutcomeUnknown | Self::Timeout => Some(1),
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };

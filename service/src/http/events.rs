@@ -84,7 +84,8 @@ pub async fn read(_: Principal, State(state): State<AppState>, PathParam(id): Pa
 #[utoipa::path(post, operation_id = "createEvent", path = "/api/events", tag = "events", security(("bearer" = [])), request_body = EventInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the create idempotent")),
     responses((status = 201, description = "Created", body = EventView), (status = 200, description = "Created before with this key", body = EventView),
-        (status = 403, description = "forbidden"), (status = 422, description = "invalid_input")))]
+        (status = 403, description = "forbidden"), (status = 422, description = "invalid_input"),
+        (status = 503, description = "unavailable, outcome_unknown (Retry-After): retry with the same Idempotency-Key")))]
 pub async fn create(
     principal: Principal,
     State(state): State<AppState>,
@@ -109,7 +110,8 @@ pub async fn create(
 #[utoipa::path(put, operation_id = "updateEvent", path = "/api/events/{id}", tag = "events", security(("bearer" = [])), request_body = EventInput,
     params(("id" = i64, Path, description = "Event id")),
     responses((status = 200, description = "Updated", body = EventView), (status = 404, description = "event_not_found"),
-        (status = 409, description = "conflict: fewer seats than sold"), (status = 422, description = "invalid_input")))]
+        (status = 409, description = "conflict: fewer seats than sold"), (status = 422, description = "invalid_input"),
+        (status = 503, description = "unavailable, outcome_unknown (Retry-After)")))]
 pub async fn update(
     principal: Principal,
     State(state): State<AppState>,
@@ -120,16 +122,16 @@ pub async fn update(
     let id = parse_id(&id)?;
     let draft = EventDraft::parse(input)?;
     let now = now_millis();
-    let event = events::update(&state.db, id, &draft, now).await?;
-    state.engine.forget_hint(id);
-    state.cache.invalidate_event(id).await;
-    Ok(Reply::ok(EventView::new(&event, now)).with_message("event updated"))
+    let updated = events::update(&state.db, id, &draft, now).await;
+    forget_if_changed(&state, id, &updated).await;
+    Ok(Reply::ok(EventView::new(&updated?, now)).with_message("event updated"))
 }
 
 /// Ends an event's sale now (admin); idempotent.
 #[utoipa::path(post, operation_id = "closeEvent", path = "/api/events/{id}/close", tag = "events", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Event id")),
-    responses((status = 200, description = "Closed", body = EventView), (status = 404, description = "event_not_found")))]
+    responses((status = 200, description = "Closed", body = EventView), (status = 404, description = "event_not_found"),
+        (status = 503, description = "unavailable, outcome_unknown (Retry-After)")))]
 pub async fn close(
     principal: Principal,
     State(state): State<AppState>,
@@ -138,8 +140,15 @@ pub async fn close(
     principal.require_admin()?;
     let id = parse_id(&id)?;
     let now = now_millis();
-    let event = events::close(&state.db, id, now).await?;
-    state.engine.forget_hint(id);
-    state.cache.invalidate_event(id).await;
-    Ok(Reply::ok(EventView::new(&event, now)).with_message("sale closed"))
+    let closed = events::close(&state.db, id, now).await;
+    forget_if_changed(&state, id, &closed).await;
+    Ok(Reply::ok(EventView::new(&closed?, now)).with_message("sale closed"))
+}
+
+/// Drops the hint and the cached reads of an event that a change did (or, its outcome unknown, may have) change.
+async fn forget_if_changed<T>(state: &AppState, id: i64, result: &Result<T, ApiError>) {
+    if matches!(result, Ok(_) | Err(ApiError::OutcomeUnknown)) {
+        state.engine.forget_hint(id);
+        state.cache.invalidate_event(id).await;
+    }
 }

@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
         (status = 403, description = "forbidden: userId is not the caller"), (status = 404, description = "event_not_found"),
         (status = 409, description = "sold_out, user_limit_reached, sale_not_open, sale_closed"),
         (status = 421, description = "event_out_of_scope"), (status = 422, description = "invalid_input, idempotency_key_reused"),
-        (status = 503, description = "queue_full (Retry-After)")))]
+        (status = 503, description = "queue_full, unavailable, outcome_unknown (Retry-After): retry with the same Idempotency-Key")))]
 pub async fn create(
     principal: Principal,
     State(state): State<AppState>,
@@ -104,43 +104,36 @@ pub async fn list_by_user(
     Ok(Reply::ok(list.iter().map(ReservationView::from).collect()))
 }
 
-/// Cancels a reservation; its seats come back exactly once.
+/// Cancels a reservation; its seats come back exactly once. (Every answer, a repeat's too, comes from the event's
+/// writer, so it waits for the change it reports to be durable.)
 #[utoipa::path(delete, operation_id = "cancelReservation", path = "/api/reservations/{id}", tag = "reservations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Reservation id")),
     responses((status = 200, description = "Cancelled", body = ReservationView), (status = 404, description = "reservation_not_found"),
-        (status = 409, description = "already_cancelled")))]
+        (status = 409, description = "already_cancelled, hold_expired"),
+        (status = 503, description = "unavailable, outcome_unknown (Retry-After)")))]
 pub async fn cancel(
     principal: Principal,
     State(state): State<AppState>,
     PathParam(id): PathParam,
 ) -> Result<Reply<ReservationView>, ApiError> {
     let reservation = own_reservation(&principal, &state, &id).await?;
-    match reservation.status {
-        ReservationStatus::Cancelled => return Err(ApiError::AlreadyCancelled(reservation.id)),
-        ReservationStatus::Expired => return Err(ApiError::HoldExpired(reservation.id)),
-        ReservationStatus::Held | ReservationStatus::Confirmed => {}
-    }
     let cancelled = state.engine.cancel(reservation).await?;
     Ok(Reply::ok(ReservationView::from(&cancelled)).with_message("reservation cancelled"))
 }
 
-/// Confirms a held reservation before its `expiresAt`; confirming a confirmed one changes nothing.
+/// Confirms a held reservation before its `expiresAt`; confirming a confirmed one changes nothing. (Every answer
+/// comes from the event's writer, as for a cancel.)
 #[utoipa::path(post, operation_id = "confirmReservation", path = "/api/reservations/{id}/confirm", tag = "reservations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Reservation id")),
     responses((status = 200, description = "Confirmed", body = ReservationView), (status = 404, description = "reservation_not_found"),
-        (status = 409, description = "hold_expired, already_cancelled")))]
+        (status = 409, description = "hold_expired, already_cancelled"),
+        (status = 503, description = "unavailable, outcome_unknown (Retry-After)")))]
 pub async fn confirm(
     principal: Principal,
     State(state): State<AppState>,
     PathParam(id): PathParam,
 ) -> Result<Reply<ReservationView>, ApiError> {
     let reservation = own_reservation(&principal, &state, &id).await?;
-    match reservation.status {
-        ReservationStatus::Confirmed => return Ok(Reply::ok(ReservationView::from(&reservation))),
-        ReservationStatus::Cancelled => return Err(ApiError::AlreadyCancelled(reservation.id)),
-        ReservationStatus::Expired => return Err(ApiError::HoldExpired(reservation.id)),
-        ReservationStatus::Held => {}
-    }
     let confirmed = state.engine.confirm(reservation).await?;
     Ok(Reply::ok(ReservationView::from(&confirmed)).with_message("reservation confirmed"))
 }

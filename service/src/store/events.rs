@@ -1,12 +1,14 @@
 //! Events in the database: create, read, list, update and close.
 //!
 //! Changes to an event's seats by reservations live in `engine::batch`; what is here changes an event's definition,
-//! under the same row lock, so an update and a reservation batch never interleave.
+//! under the same row lock, so an update and a reservation batch never interleave. A change whose connection is
+//! lost at its `COMMIT` is answered `outcome_unknown`; an answer that repeats a change already stored (a create
+//! with a known key, a close of a closed event) first makes that change durable (`store::durability`).
 
 use sqlx::any::AnyRow;
 use sqlx::Row as _;
 
-use super::Db;
+use super::{commit_failed, durability, Db};
 use crate::domain::{Event, EventDraft, Millis};
 use crate::error::ApiError;
 
@@ -76,6 +78,7 @@ pub async fn create(
 ) -> Result<(Event, bool), ApiError> {
     if let Some(key) = external_key {
         if let Some(existing) = get_by_external_key(db, key).await? {
+            durability::mark(db, existing.id).await?;
             return Ok((existing, false));
         }
     }
@@ -117,9 +120,11 @@ pub async fn create(
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() && external_key.is_some() => {
             let key = external_key.unwrap_or_default();
             let existing = get_by_external_key(db, key).await?.ok_or(ApiError::Internal)?;
+            durability::mark(db, existing.id).await?;
             Ok((existing, false))
         }
-        Err(e) => Err(e.into()),
+        // The insert commits on its own: an answer lost on the way leaves the event made or not.
+        Err(e) => Err(commit_failed(e)),
     }
 }
 
@@ -167,17 +172,23 @@ pub async fn update(db: &Db, id: i64, draft: &EventDraft, now: Millis) -> Result
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
+    tx.commit().await.map_err(commit_failed)?;
     get(db, id).await?.ok_or(ApiError::Internal)
 }
 
 /// Ends the sale of an event now; closing a closed event changes nothing.
 pub async fn close(db: &Db, id: i64, now: Millis) -> Result<Event, ApiError> {
-    sqlx::query("UPDATE events SET closed_at = ?, updated_at = ? WHERE id = ? AND closed_at IS NULL")
+    let closed = sqlx::query("UPDATE events SET closed_at = ?, updated_at = ? WHERE id = ? AND closed_at IS NULL")
         .bind(now)
         .bind(now)
         .bind(id)
         .execute(&db.writer)
-        .await?;
-    get(db, id).await?.ok_or(ApiError::EventNotFound(id))
+        .await
+        .map_err(commit_failed)?;
+    let event = get(db, id).await?.ok_or(ApiError::EventNotFound(id))?;
+    if closed.rows_affected() == 0 {
+        // Closed before: the answer rests on that close, which must be durable first.
+        durability::mark(db, id).await?;
+    }
+    Ok(event)
 }

@@ -9,10 +9,12 @@
 //!   store::events        events: create, read, list, update, close
 //!   store::reservations  reservations: read one, list a buyer's
 //!   store::ids           blocks of reservation ids (hi-lo allocator)
+//!   store::durability    the mark that makes an answer wait for the flush of what it read
 //!   store::script        several statements with literal values in one round trip
 //!   engine::batch        the reservation transaction itself (a script transaction on a connection from here)
 //! ```
 
+pub mod durability;
 pub mod events;
 pub mod ids;
 pub mod reservations;
@@ -25,6 +27,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions as _, Executor as _};
+
+use crate::error::ApiError;
 
 /// Which SQL dialect the database speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,5 +176,25 @@ pub fn is_retryable(error: &sqlx::Error) -> bool {
                 || db.message().contains("database is locked")
         }
         _ => false,
+    }
+}
+
+/// Whether an error met after a `COMMIT` was sent leaves the commit's outcome unknown. An error the server reported
+/// means that its statement failed and nothing after it in the script ran, so a `COMMIT` behind it was not applied;
+/// an error of the connection itself (closed, reset, timed out, garbled) says nothing about what the server did.
+pub fn commit_may_have_applied(error: &sqlx::Error) -> bool {
+    !matches!(
+        error,
+        sqlx::Error::Database(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Configuration(_)
+    )
+}
+
+/// The answer to a statement that carried a `COMMIT` and failed: `outcome_unknown` when the commit may have been
+/// applied, `unavailable` otherwise.
+pub fn commit_failed(error: sqlx::Error) -> ApiError {
+    if commit_may_have_applied(&error) {
+        ApiError::commit_lost(error)
+    } else {
+        error.into()
     }
 }

@@ -46,6 +46,11 @@ impl Script {
         Self { dialect, sql: String::with_capacity(4096), statements: 0, transaction_marks: Vec::new() }
     }
 
+    /// The dialect the script is written in.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
     /// Begins a writing transaction (on SQLite one that takes the write lock at once, so it never has to upgrade a
     /// read lock); returns the statement's index.
     pub fn begin(&mut self) -> usize {
