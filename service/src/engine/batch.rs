@@ -12,8 +12,13 @@
 //!   writes (in one script, ending with the transaction)
 //!     UPDATE events SET available_seats = available_seats - n
 //!     INSERT INTO reservations VALUES (...), (...), ...
+//!     INSERT INTO durability_marks ...            only when the batch writes nothing else (see below)
 //!     COMMIT                                      only then is any answer sent
 //! ```
+//!
+//! A batch that changes no row (every request replayed or refused, every change a repeat) still commits, with a
+//! mark written first (`store::durability`): its answers rest on rows that earlier commits made visible, perhaps
+//! before their log flush, and only a commit that writes waits for a flush that covers them.
 //!
 //! The reads come after the row lock, so they see every batch committed before it, from any replica. The table's
 //! CHECK constraint (`0 <= available_seats <= total_seats`) makes the database itself refuse an oversell, whatever
@@ -28,7 +33,7 @@ use super::decide::{decide, Decision, Inventory, Prior};
 use crate::domain::{Millis, Reservation, ReservationRequest, ReservationStatus};
 use crate::error::ApiError;
 use crate::store::script::{Answer, Script};
-use crate::store::{reservations, Dialect};
+use crate::store::{durability, reservations, Dialect};
 
 /// A change of state for a reservation already read (and checked for ownership) by the caller.
 #[derive(Debug, Clone)]
@@ -71,6 +76,8 @@ pub struct Read {
     inventory: Inventory,
     prior: Prior,
     change_results: Vec<Result<Reservation, ApiError>>,
+    /// Per change, whether its update changed the row.
+    change_wrote: Vec<bool>,
     /// Seats the batch's cancels gave back.
     restored: i64,
 }
@@ -140,12 +147,15 @@ impl Reads {
         };
         let mut restored = 0;
         let mut change_results = Vec::with_capacity(changes.len());
+        let mut change_wrote = Vec::with_capacity(changes.len());
         for (change, &(update, status)) in changes.iter().zip(&self.changes) {
-            let result = change_result(change, answers[update].rows_affected, answers[status].rows.first())?;
-            if change.kind == ChangeKind::Cancel && result.is_ok() {
+            let changed = answers[update].rows_affected;
+            let result = change_result(change, changed, answers[status].rows.first())?;
+            if change.kind == ChangeKind::Cancel && changed == 1 {
                 restored += change.reservation.quantity;
             }
             change_results.push(result);
+            change_wrote.push(changed == 1);
         }
         let mut prior = Prior::default();
         for row in self.keys.iter().flat_map(|&index| &answers[index].rows) {
@@ -156,7 +166,7 @@ impl Reads {
         for row in self.held.map_or(&[][..], |index| &answers[index].rows) {
             prior.held_by_user.insert(row.try_get("user_id")?, row.try_get("held")?);
         }
-        Ok(Some(Read { inventory, prior, change_results, restored }))
+        Ok(Some(Read { inventory, prior, change_results, change_wrote, restored }))
     }
 }
 
@@ -208,11 +218,13 @@ fn change_result(
 pub struct Decided {
     pub results: Vec<Result<Booked, ApiError>>,
     pub change_results: Vec<Result<Reservation, ApiError>>,
+    /// Per change, whether its update changed the row.
+    change_wrote: Vec<bool>,
     booked: Vec<Reservation>,
     /// Seats the counter loses (negative when cancels gave back more than the batch took).
     delta: i64,
-    /// The seats left after the batch.
-    pub available_after: i64,
+    /// The event as the batch leaves it (`available` is the seats left).
+    pub inventory_after: Inventory,
 }
 
 /// Where the answers to a batch's writes are in the script that carries them.
@@ -232,7 +244,7 @@ impl Decided {
         ids: &[i64],
         now: Millis,
     ) -> Result<Self, sqlx::Error> {
-        let Read { mut inventory, prior, change_results, restored } = read;
+        let Read { mut inventory, prior, change_results, change_wrote, restored } = read;
         inventory.available += restored;
         let (decisions, taken) = decide(&inventory, &prior, reserves, now);
         let mut booked = Vec::new();
@@ -264,8 +276,8 @@ impl Decided {
                 Decision::Refuse(refusal) => Err(refusal.clone().into()),
             });
         }
-        let available_after = inventory.available - taken;
-        Ok(Self { results, change_results, booked, delta: taken - restored, available_after })
+        inventory.available -= taken;
+        Ok(Self { results, change_results, change_wrote, booked, delta: taken - restored, inventory_after: inventory })
     }
 
     /// Whether the batch books nothing and changes no reservation (every request refused or replayed).
@@ -273,8 +285,30 @@ impl Decided {
         self.booked.is_empty() && self.change_results.is_empty() && self.delta == 0
     }
 
-    /// Appends the writes to `script`: the counter, the new reservations, and the end of the transaction (a
-    /// rollback when the batch changed nothing).
+    /// Whether the batch changes any row: its commit then waits for a flush of its own.
+    pub fn wrote(&self) -> bool {
+        self.delta != 0 || !self.booked.is_empty() || self.change_wrote.contains(&true)
+    }
+
+    /// The answers when the connection was lost after the batch's `COMMIT` was sent: `outcome_unknown` for each
+    /// request whose booking or change the commit carried, and `unavailable` (nothing of it was written) for the
+    /// others, whose replay or refusal could not be made durable and is decided again on their retry.
+    pub fn answers_after_lost_commit(&self) -> (Vec<ApiError>, Vec<ApiError>) {
+        let unknown = |carried: bool| if carried { ApiError::OutcomeUnknown } else { ApiError::Unavailable };
+        let reserves = self
+            .results
+            .iter()
+            .map(|result| {
+                let booked_here = |booked: &Booked| self.booked.iter().any(|new| new.id == booked.reservation.id);
+                unknown(result.as_ref().is_ok_and(booked_here))
+            })
+            .collect();
+        let changes = self.change_wrote.iter().map(|&wrote| unknown(wrote)).collect();
+        (reserves, changes)
+    }
+
+    /// Appends the writes to `script`: the counter, the new reservations, the durability mark when there is nothing
+    /// else to write, and the end of the transaction (a rollback only where no mark is needed: SQLite).
     pub fn push_writes(&self, script: &mut Script, event_id: i64, now: Millis) -> Writes {
         let counter = (self.delta != 0).then(|| {
             script
@@ -299,8 +333,86 @@ impl Decided {
             });
             script.end();
         }
-        let changed = counter.is_some() || !self.booked.is_empty() || !self.change_results.is_empty();
-        let end = script.end_transaction(changed);
+        let commit = self.wrote() || durability::push_mark(script, event_id).is_some();
+        let end = script.end_transaction(commit);
         Writes { counter, end }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(available: i64, replayable: Option<Reservation>) -> Read {
+        let mut prior = Prior::default();
+        if let Some(stored) = replayable {
+            prior.by_idempotency_key.insert((stored.user_id.clone(), "k".into()), stored);
+        }
+        let inventory = Inventory {
+            available,
+            per_user_limit: 8,
+            max_per_order: 4,
+            sales_open_at: 0,
+            sales_close_at: None,
+            closed_at: None,
+            hold_seconds: 0,
+        };
+        Read { inventory, prior, change_results: vec![], change_wrote: vec![], restored: 0 }
+    }
+
+    fn stored(id: i64, user: &str) -> Reservation {
+        Reservation {
+            id,
+            event_id: 1,
+            user_id: user.into(),
+            quantity: 1,
+            status: ReservationStatus::Confirmed,
+            idempotency_key: Some("k".into()),
+            created_at: 0,
+            expires_at: None,
+        }
+    }
+
+    fn request(user: &str, key: Option<&str>) -> ReservationRequest {
+        ReservationRequest { event_id: 1, user_id: user.into(), quantity: 1, idempotency_key: key.map(Into::into) }
+    }
+
+    #[test]
+    fn a_batch_that_only_replays_or_refuses_writes_a_mark_and_commits() {
+        let (replay, refused) = (request("a", Some("k")), request("b", None));
+        let decided = Decided::new(read(0, Some(stored(7, "a"))), 1, &[&replay, &refused], &[], 5).unwrap();
+        assert!(decided.books_nothing() && !decided.wrote());
+        for (dialect, end) in [(Dialect::MySql, "COMMIT"), (Dialect::Sqlite, "ROLLBACK")] {
+            let mut script = Script::new(dialect);
+            decided.push_writes(&mut script, 1, 5);
+            let sql = script.as_str();
+            assert!(sql.ends_with(end), "{dialect:?}: {sql}");
+            assert_eq!(sql.contains("durability_marks"), dialect == Dialect::MySql, "{sql}");
+        }
+    }
+
+    #[test]
+    fn a_batch_that_books_commits_its_writes_without_a_mark() {
+        let (new, replay) = (request("b", None), request("a", Some("k")));
+        let decided = Decided::new(read(3, Some(stored(7, "a"))), 1, &[&new, &replay], &[11, 12], 5).unwrap();
+        assert!(decided.wrote());
+        let mut script = Script::new(Dialect::MySql);
+        let writes = decided.push_writes(&mut script, 1, 5);
+        assert!(writes.counter.is_some() && script.as_str().ends_with("COMMIT"));
+        assert!(!script.as_str().contains("durability_marks"));
+    }
+
+    #[test]
+    fn after_a_lost_commit_only_the_requests_it_carried_have_an_unknown_outcome() {
+        let (new, same, replay, refused) =
+            (request("b", Some("n")), request("b", Some("n")), request("a", Some("k")), request("c", None));
+        let mut read = read(1, Some(stored(7, "a")));
+        read.change_results = vec![Err(ApiError::AlreadyCancelled(3)), Ok(stored(4, "d"))];
+        read.change_wrote = vec![false, true];
+        let decided = Decided::new(read, 1, &[&new, &same, &replay, &refused], &[11, 12, 13, 14], 5).unwrap();
+        let codes = |errors: Vec<ApiError>| errors.iter().map(ApiError::code).collect::<Vec<_>>();
+        let (reserves, changes) = decided.answers_after_lost_commit();
+        assert_eq!(codes(reserves), ["outcome_unknown", "outcome_unknown", "unavailable", "unavailable"]);
+        assert_eq!(codes(changes), ["unavailable", "outcome_unknown"]);
     }
 }

@@ -126,14 +126,8 @@ fn refusal(
     request: &ReservationRequest,
     now: Millis,
 ) -> Option<Refusal> {
-    if inventory.closed_at.is_some() || inventory.sales_close_at.is_some_and(|close| now >= close) {
-        return Some(Refusal::SaleClosed);
-    }
-    if now < inventory.sales_open_at {
-        return Some(Refusal::SaleNotOpen(inventory.sales_open_at));
-    }
-    if request.quantity > inventory.max_per_order {
-        return Some(Refusal::AboveMaxPerOrder(inventory.max_per_order));
+    if let Some(refusal) = sale_refusal(inventory, request, now) {
+        return Some(refusal);
     }
     let already = held.get(&request.user_id).copied().unwrap_or(0);
     if already + request.quantity > inventory.per_user_limit {
@@ -143,6 +137,31 @@ fn refusal(
         return Some(Refusal::SoldOut { available, requested: request.quantity });
     }
     None
+}
+
+/// The rules that come before the buyer's own seats: the sale window and the order maximum.
+fn sale_refusal(inventory: &Inventory, request: &ReservationRequest, now: Millis) -> Option<Refusal> {
+    if inventory.closed_at.is_some() || inventory.sales_close_at.is_some_and(|close| now >= close) {
+        return Some(Refusal::SaleClosed);
+    }
+    if now < inventory.sales_open_at {
+        return Some(Refusal::SaleNotOpen(inventory.sales_open_at));
+    }
+    if request.quantity > inventory.max_per_order {
+        return Some(Refusal::AboveMaxPerOrder(inventory.max_per_order));
+    }
+    None
+}
+
+/// The refusal the availability hint may give without the database: `inventory` is the event as the writer's last
+/// batch left it. The rules are checked in the order of [`decide`], so a request hears `sold_out` only when the sale
+/// is open and the order within its maximum. The per-user limit, which needs the buyer's reservations, is left to
+/// the database: a request the hint lets through is decided there in full.
+pub fn hint_refusal(inventory: &Inventory, request: &ReservationRequest, now: Millis) -> Option<Refusal> {
+    sale_refusal(inventory, request, now).or_else(|| {
+        (request.quantity > inventory.available)
+            .then_some(Refusal::SoldOut { available: inventory.available, requested: request.quantity })
+    })
 }
 
 #[cfg(test)]
@@ -234,5 +253,34 @@ mod tests {
             decide(&inventory(10), &Prior::default(), &[&five], 0).0[0],
             Decision::Refuse(Refusal::AboveMaxPerOrder(4))
         );
+    }
+
+    #[test]
+    fn the_hint_refuses_as_the_database_would_and_sale_rules_come_before_sold_out() {
+        let mut sold_out = inventory(0);
+        sold_out.sales_open_at = 100;
+        sold_out.sales_close_at = Some(200);
+        let one = request("a", 1, None);
+        assert_eq!(hint_refusal(&sold_out, &one, 99), Some(Refusal::SaleNotOpen(100)));
+        assert_eq!(hint_refusal(&sold_out, &one, 200), Some(Refusal::SaleClosed));
+        assert_eq!(hint_refusal(&sold_out, &one, 150), Some(Refusal::SoldOut { available: 0, requested: 1 }));
+        sold_out.closed_at = Some(120);
+        assert_eq!(hint_refusal(&sold_out, &one, 150), Some(Refusal::SaleClosed));
+        assert_eq!(
+            hint_refusal(&inventory(0), &request("a", 5, None), 0),
+            Some(Refusal::AboveMaxPerOrder(4)),
+            "an order above the maximum is invalid whatever is left"
+        );
+        assert_eq!(hint_refusal(&inventory(1), &one, 0), None, "seats left: the database decides");
+        // Whenever the hint refuses, the database would refuse too (the per-user limit aside, which it cannot see).
+        for available in 0..3 {
+            for quantity in 1..6 {
+                let asked = request("a", quantity, None);
+                if let Some(refusal) = hint_refusal(&inventory(available), &asked, 0) {
+                    let (decided, _) = decide(&inventory(available), &Prior::default(), &[&asked], 0);
+                    assert_eq!(decided[0], Decision::Refuse(refusal));
+                }
+            }
+        }
     }
 }

@@ -9,26 +9,43 @@
 //! Inside a replica every change to an event's seats goes through its writer, so requests never race each other
 //! and never see "busy" (I2); across replicas the event's row lock, taken first in every batch, serialises
 //! writers. Combining a batch in one transaction passes the hot-row limit of a single counter. Each writer keeps an
-//! availability hint (the seats left at its last commit) that answers a sold-out flood without touching the
-//! database, for requests that carry no idempotency key (a keyed request may be a retry of a success and must see
-//! its first result).
+//! availability hint (the event as its last batch left it, `hint`) that answers a sold-out flood without touching
+//! the database, for requests that carry no idempotency key (a keyed request may be a retry of a success and must
+//! see its first result). The writers of a process share part of the connection pool and leave the rest to
+//! everything else (`share`).
+//!
+//! ```text
+//!   mod      Engine: the writers by event, the queue in front of each, the hint's answers
+//!   writer   the task of one event: batches in flight, sessions, snapshots
+//!   outcome  how a batch ended and what each request hears
+//!   batch    the statements of a batch and the decision between them
+//!   decide   the pure decision
+//!   hint     the availability hint of one event
+//!   share    the writers' share of the pool
+//! ```
 
 pub mod batch;
 pub mod decide;
+mod hint;
+mod outcome;
+mod share;
 mod writer;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::domain::{Reservation, ReservationRequest};
+use crate::domain::{now_millis, Reservation, ReservationRequest};
 use crate::error::ApiError;
 use crate::store::ids::IdAllocator;
 use crate::store::{events, Db};
 pub use batch::{Booked, Change, ChangeKind};
+use decide::Refusal;
+use hint::Hint;
+use share::Share;
 use writer::WriterTask;
 
 /// Tuning of the engine.
@@ -38,7 +55,7 @@ pub struct EngineConfig {
     pub queue_depth: usize,
     /// The most requests one transaction combines.
     pub max_batch: usize,
-    /// How long the availability hint may answer "sold out" before the database is asked again.
+    /// How long the availability hint may answer a refusal before the database is asked again.
     pub hint_ttl: Duration,
 }
 
@@ -57,31 +74,14 @@ pub struct Engine {
     ids: Arc<IdAllocator>,
     config: EngineConfig,
     writers: Mutex<HashMap<i64, Writer>>,
+    share: Arc<Share>,
     on_commit: OnCommit,
-    epoch: Instant,
 }
 
 #[derive(Clone)]
 struct Writer {
     queue: mpsc::Sender<Job>,
     hint: Arc<Hint>,
-}
-
-/// The seats left at the writer's last commit, and when that was (milliseconds since the engine started).
-#[derive(Debug)]
-struct Hint {
-    available: AtomicI64,
-    refreshed_at: AtomicI64,
-}
-
-impl Hint {
-    /// The seats left at the last commit, if that commit is younger than `ttl`.
-    fn fresh(&self, epoch: Instant, ttl: Duration) -> Option<i64> {
-        let now = i64::try_from(epoch.elapsed().as_millis()).unwrap_or(i64::MAX);
-        let age = now.checked_sub(self.refreshed_at.load(Ordering::Acquire))?;
-        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-        (0..ttl).contains(&age).then(|| self.available.load(Ordering::Acquire))
-    }
 }
 
 enum Job {
@@ -93,12 +93,12 @@ impl Engine {
     /// An engine over `db`; `on_commit` runs after each commit that changed an event's seats.
     pub fn new(db: Db, config: EngineConfig, on_commit: OnCommit) -> Self {
         Self {
+            share: Arc::new(Share::of(&db.writer)),
             db,
             ids: Arc::new(IdAllocator::default()),
             config,
             writers: Mutex::new(HashMap::new()),
             on_commit,
-            epoch: Instant::now(),
         }
     }
 
@@ -106,11 +106,11 @@ impl Engine {
     pub async fn reserve(&self, request: ReservationRequest) -> Result<Booked, ApiError> {
         let writer = self.writer(request.event_id).await?;
         if request.idempotency_key.is_none() {
-            if let Some(available) = writer.hint.fresh(self.epoch, self.config.hint_ttl) {
-                if available < request.quantity {
+            if let Some(refusal) = writer.hint.refusal(&request, self.config.hint_ttl, Instant::now(), now_millis()) {
+                if matches!(refusal, Refusal::SoldOut { .. }) {
                     metrics::counter!("ticketing_sold_out_answers_total", "path" => "hint").increment(1);
-                    return Err(ApiError::SoldOut { available, requested: request.quantity });
                 }
+                return Err(refusal.into());
             }
         }
         let (reply, answer) = oneshot::channel();
@@ -139,10 +139,11 @@ impl Engine {
         answer.await.map_err(|_| ApiError::Internal)?
     }
 
-    /// Forgets the availability hint of an event whose definition changed.
+    /// Forgets the availability hint of an event whose seats or definition changed outside its writer (an edit, a
+    /// close, a sweep, or a commit whose outcome is unknown), and keeps batches that began before from storing theirs.
     pub fn forget_hint(&self, event_id: i64) {
         if let Some(writer) = self.writers.lock().unwrap_or_else(|e| e.into_inner()).get(&event_id) {
-            writer.hint.refreshed_at.store(i64::MIN, Ordering::Release);
+            writer.hint.forget();
         }
     }
 
@@ -169,7 +170,7 @@ impl Engine {
             return Ok(writer.clone());
         }
         let (queue, jobs) = mpsc::channel(self.config.queue_depth);
-        let hint = Arc::new(Hint { available: AtomicI64::new(0), refreshed_at: AtomicI64::new(i64::MIN) });
+        let hint = Arc::new(Hint::default());
         let writer = Writer { queue, hint: hint.clone() };
         writers.insert(event_id, writer.clone());
         let task = WriterTask {
@@ -178,11 +179,10 @@ impl Engine {
             ids: self.ids.clone(),
             max_batch: self.config.max_batch,
             hint,
-            on_commit: self.on_commit.clone(),
-            epoch: self.epoch,
             hint_ttl: self.config.hint_ttl,
+            share: self.share.clone(),
+            on_commit: self.on_commit.clone(),
             locks_taken: AtomicU64::new(0),
-            hint_from: AtomicU64::new(0),
         };
         tokio::spawn(task.run(jobs));
         Ok(writer)

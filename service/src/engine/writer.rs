@@ -13,31 +13,36 @@
 //! memory and before the log is flushed, so batches no longer wait for each other's disk flush, and the flushes of
 //! several batches are made together (group commit). A batch reads under the lock only what the batches before it
 //! committed, and the log is flushed in commit order, so a batch can never be durable without the batches it read.
-//! Nothing is answered before its own COMMIT has answered (invariant I4). At most [`PIPELINE_DEPTH`] batches are
-//! in flight, each on its own connection, and a writer takes more than one connection only while the pool has
-//! room. A busy writer keeps its connections (which saves the pool's liveness check before every batch) and gives
-//! them back once its queue is empty. On SQLite every writer shares the one writing connection, so batches run one
-//! at a time and the connection goes back to the pool after each.
+//! Nothing is answered before its own COMMIT has answered (invariant I4), and a batch that writes nothing else
+//! writes a durability mark so that its COMMIT waits for a flush covering the rows its answers rest on (I5, see
+//! `store::durability`). At most [`PIPELINE_DEPTH`] batches are in flight, each on its own connection. Every
+//! session of a writer holds a permit of the writers' share of the pool (`engine::share`): the first waits for one
+//! in turn, further ones are taken only when a permit is free at once. A busy writer keeps its sessions (which saves
+//! the pool's liveness check before every batch) and gives them back once its queue is empty, or after each batch
+//! while other writers wait for the share. On SQLite every writer shares the one writing connection, so batches run
+//! one at a time and the connection goes back to the pool after each.
 //!
 //! When the availability hint says that every request of a batch asks for more seats than are left (a sold-out flood
 //! of keyed requests, which the hint cannot answer itself), the batch is first decided on a read-only snapshot
 //! without the row lock, in one round trip ([`WriterTask::snapshot`]); only if that snapshot would book anything does
-//! the batch take the lock.
+//! the batch take the lock. How a batch ended and what each of its requests hears is `engine::outcome`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt as _};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
-use super::batch::{Booked, Change, Decided, Reads};
-use super::{Hint, Job, OnCommit};
-use crate::domain::{now_millis, Reservation, ReservationRequest};
-use crate::error::ApiError;
+use super::batch::{Change, Decided, Reads};
+use super::hint::Hint;
+use super::outcome::{Jobs, Outcome};
+use super::share::Share;
+use super::{Job, OnCommit};
+use crate::domain::{now_millis, ReservationRequest};
 use crate::store::ids::IdAllocator;
 use crate::store::script::{Script, Session};
-use crate::store::{is_retryable, Db, Dialect, Redacted};
+use crate::store::{commit_may_have_applied, durability, is_retryable, Db, Dialect, Redacted};
 
 /// How often a batch is tried again after a retryable database error (a key race or a deadlock).
 const ATTEMPTS: usize = 3;
@@ -52,52 +57,18 @@ pub(super) struct WriterTask {
     pub ids: Arc<IdAllocator>,
     pub max_batch: usize,
     pub hint: Arc<Hint>,
-    pub on_commit: OnCommit,
-    pub epoch: Instant,
     /// How long the hint counts as fresh.
     pub hint_ttl: Duration,
+    pub share: Arc<Share>,
+    pub on_commit: OnCommit,
     /// Counts the batches in the order they took the row lock, which is the order they commit in.
     pub locks_taken: AtomicU64,
-    /// The lock order of the batch whose result the hint holds.
-    pub hint_from: AtomicU64,
 }
 
-/// Requests taken from the queue together, with the channels for their answers.
-#[derive(Default)]
-struct Jobs {
-    reserves: Vec<ReservationRequest>,
-    reserve_replies: Vec<oneshot::Sender<Result<Booked, ApiError>>>,
-    changes: Vec<Change>,
-    change_replies: Vec<oneshot::Sender<Result<Reservation, ApiError>>>,
-}
-
-impl Jobs {
-    fn new(jobs: Vec<Job>) -> Self {
-        let mut split = Self::default();
-        for job in jobs {
-            match job {
-                Job::Reserve(request, reply) => {
-                    split.reserves.push(request);
-                    split.reserve_replies.push(reply);
-                }
-                Job::Change(change, reply) => {
-                    split.changes.push(change);
-                    split.change_replies.push(reply);
-                }
-            }
-        }
-        split
-    }
-}
-
-/// How a batch ended.
-enum Outcome {
-    /// Committed; with the batch's place in the lock order.
-    Committed(Decided, u64),
-    /// Decided on a snapshot without the lock: every request refused or replayed, nothing written.
-    Refused(Decided),
-    NoEvent,
-    Failed(sqlx::Error),
+/// A session kept between batches, with its permit of the writers' share.
+pub(super) struct Kept {
+    session: Session,
+    permit: OwnedSemaphorePermit,
 }
 
 impl WriterTask {
@@ -106,7 +77,7 @@ impl WriterTask {
             Dialect::MySql => PIPELINE_DEPTH,
             Dialect::Sqlite => 1,
         };
-        let mut idle: Vec<Session> = Vec::new();
+        let mut idle: Vec<Kept> = Vec::new();
         let mut in_flight = FuturesUnordered::new();
         // Until the newest batch holds the row lock, the next one waits here rather than in the database.
         let mut locking: Option<oneshot::Receiver<()>> = None;
@@ -115,15 +86,16 @@ impl WriterTask {
         while open || !in_flight.is_empty() {
             // Once the hint says the event is sold out, the batches in flight are let finish first, so that the next
             // one can be decided on a snapshot (which needs none in flight) instead of queueing on the lock.
-            let sold_out = self.hint.fresh(self.epoch, self.hint_ttl).is_some_and(|available| available <= 0);
+            let sold_out = self.hint.fresh(self.hint_ttl, Instant::now()).is_some_and(|event| event.available <= 0);
             let may_start = open
                 && locking.is_none()
                 && in_flight.len() < depth
-                && (in_flight.is_empty() || (!sold_out && (!idle.is_empty() || self.pool_has_room())));
+                && (in_flight.is_empty() || (!sold_out && (!idle.is_empty() || self.room_for_another())));
             tokio::select! {
-                Some(session) = in_flight.next(), if !in_flight.is_empty() => {
-                    idle.extend(session);
-                    if self.db.dialect == Dialect::Sqlite || (in_flight.is_empty() && queue.is_empty()) {
+                Some(kept) = in_flight.next(), if !in_flight.is_empty() => {
+                    idle.extend(kept);
+                    let quiet = in_flight.is_empty() && queue.is_empty();
+                    if self.db.dialect == Dialect::Sqlite || quiet || self.share.exhausted() {
                         idle.clear();
                     }
                 }
@@ -148,42 +120,40 @@ impl WriterTask {
         }
     }
 
-    /// Whether the pool can lend the writer another connection without making anybody wait.
-    fn pool_has_room(&self) -> bool {
+    /// Whether the writer may take another session without making anybody wait: a permit of the writers' share is
+    /// free and so is a connection of the pool.
+    fn room_for_another(&self) -> bool {
         let pool = &self.db.writer;
-        pool.num_idle() > 0 || pool.size() < pool.options().get_max_connections()
+        !self.share.exhausted() && (pool.num_idle() > 0 || pool.size() < pool.options().get_max_connections())
     }
 
     /// Whether the hint says every request of `jobs` asks for more seats than are left (on MySQL, with no cancel or
     /// confirm among them): such a batch is first decided on a snapshot, without the row lock.
     fn refused_by_hint(&self, jobs: &Jobs) -> bool {
-        let Some(available) = self.hint.fresh(self.epoch, self.hint_ttl) else { return false };
+        let Some(event) = self.hint.fresh(self.hint_ttl, Instant::now()) else { return false };
         self.db.dialect == Dialect::MySql
             && jobs.changes.is_empty()
             && !jobs.reserves.is_empty()
-            && jobs.reserves.iter().all(|request| request.quantity > available)
+            && jobs.reserves.iter().all(|request| request.quantity > event.available)
     }
 
     /// Runs one batch to its end and answers it; `locked` is told once the batch holds the row lock (or gave up).
     /// With `snapshot`, the batch is first decided on a snapshot (see [`Self::snapshot`]). Returns the session to
     /// keep for the next batch, if it is still good.
-    async fn batch(
-        &self,
-        jobs: Jobs,
-        mut session: Option<Session>,
-        locked: oneshot::Sender<()>,
-        snapshot: bool,
-    ) -> Option<Session> {
+    async fn batch(&self, jobs: Jobs, kept: Option<Kept>, locked: oneshot::Sender<()>, snapshot: bool) -> Option<Kept> {
+        // Read before anything of the event is, so that a change the batch may not see stops it storing a hint.
+        let generation = self.hint.generation();
+        let (mut permit, mut session) = kept.map_or((None, None), |kept| (Some(kept.permit), Some(kept.session)));
         let mut locked = Some(locked);
         let requests: Vec<&ReservationRequest> = jobs.reserves.iter().collect();
         if snapshot {
-            match self.snapshot(&mut session, &requests).await {
+            match self.snapshot(&mut permit, &mut session, &requests).await {
                 Ok(Some(decided)) => {
                     metrics::counter!("ticketing_snapshot_batches_total").increment(1);
                     drop(locked);
                     drop(requests);
-                    self.answer(jobs, Outcome::Refused(decided));
-                    return session;
+                    self.answer(jobs, Outcome::Refused(decided), generation);
+                    return keep(permit, session);
                 }
                 Ok(None) => {}
                 Err(error) => {
@@ -192,11 +162,11 @@ impl WriterTask {
                 }
             }
         }
-        let outcome = match self.take_ids(&mut session, requests.len()).await {
+        let outcome = match self.take_ids(&mut permit, &mut session, requests.len()).await {
             Ok(ids) => {
                 let mut attempt = 1;
                 loop {
-                    match self.attempt(&mut session, &requests, &jobs.changes, &ids, &mut locked).await {
+                    match self.attempt(&mut permit, &mut session, &requests, &jobs.changes, &ids, &mut locked).await {
                         Ok(outcome) => break outcome,
                         Err(error) => {
                             // The session rolled the transaction back; the next try starts on a connection the pool
@@ -219,13 +189,14 @@ impl WriterTask {
         };
         drop(locked);
         drop(requests);
-        self.answer(jobs, outcome);
-        session
+        self.answer(jobs, outcome, generation);
+        keep(permit, session)
     }
 
     /// One try of a batch: its reads under the row lock, the decision, its writes and the commit.
     async fn attempt(
         &self,
+        permit: &mut Option<OwnedSemaphorePermit>,
         session: &mut Option<Session>,
         requests: &[&ReservationRequest],
         changes: &[Change],
@@ -233,7 +204,7 @@ impl WriterTask {
         locked: &mut Option<oneshot::Sender<()>>,
     ) -> Result<Outcome, sqlx::Error> {
         let dialect = self.db.dialect;
-        let held = self.session(session).await?;
+        let held = self.session(permit, session).await?;
         let mut script = Script::new(dialect);
         script.begin();
         let reads = Reads::push(&mut script, dialect, self.event_id, requests, changes, now_millis(), true);
@@ -272,19 +243,27 @@ impl WriterTask {
         let answers = held.run(&script).await;
         metrics::histogram!("ticketing_batch_seconds", "phase" => "writes").record(started.elapsed().as_secs_f64());
         if let Some(error) = answers.error {
+            if commit_may_have_applied(&error) {
+                // The connection failed with the COMMIT on its way: nothing about it can be learnt on it any more.
+                *session = None;
+                return Ok(Outcome::CommitLost(decided, error));
+            }
             return Err(error);
         }
         if writes.counter.is_some_and(|index| answers.answers[index].rows_affected != 1) {
-            // The row lock makes this impossible; the clients hear 503 and their retries replay what committed.
-            return Ok(Outcome::Failed(sqlx::Error::Protocol("the seat counter update changed no row".into())));
+            // The row lock makes this impossible. It committed, so the clients must retry with their keys to learn
+            // what it did.
+            let error = sqlx::Error::Protocol("the seat counter update changed no row".into());
+            return Ok(Outcome::CommitLost(decided, error));
         }
         Ok(Outcome::Committed(decided, place))
     }
 
     /// Decides a batch on one consistent snapshot, without the row lock: a read-only transaction whose reads are those
-    /// of a locked batch, sent with its `COMMIT` in one round trip. Returns the decision when it books nothing (every
-    /// request refused or replayed from the snapshot); `None` when the snapshot leaves seats for some request (or the
-    /// event is gone), and the batch is then decided under the lock as usual.
+    /// of a locked batch, sent with its `COMMIT` and a durability mark (which makes every commit the snapshot saw
+    /// durable) in one round trip. Returns the decision when it books nothing (every request refused or replayed
+    /// from the snapshot); `None` when the snapshot leaves seats for some request (or the event is gone), and the
+    /// batch is then decided under the lock as usual.
     ///
     /// An answer from the snapshot is one the requests could have had at the snapshot's instant, which lies within
     /// each request's lifetime: no earlier batch of this writer is in flight, so the snapshot sees every booking
@@ -293,15 +272,17 @@ impl WriterTask {
     /// cannot answer, since a key may belong to a booking to replay) thus costs no row lock and one round trip.
     async fn snapshot(
         &self,
+        permit: &mut Option<OwnedSemaphorePermit>,
         session: &mut Option<Session>,
         requests: &[&ReservationRequest],
     ) -> Result<Option<Decided>, sqlx::Error> {
         let dialect = self.db.dialect;
-        let held = self.session(session).await?;
+        let held = self.session(permit, session).await?;
         let mut script = Script::new(dialect);
         script.begin_read_only();
         let reads = Reads::push(&mut script, dialect, self.event_id, requests, &[], now_millis(), false);
         script.end_transaction(true);
+        durability::push_mark(&mut script, self.event_id);
         let answers = held.run(&script).await;
         if let Some(error) = answers.error {
             return Err(error);
@@ -311,9 +292,17 @@ impl WriterTask {
         Ok(Decided::new(read, self.event_id, requests, &[], now_millis()).ok().filter(Decided::books_nothing))
     }
 
-    /// The batch's session, on a connection from the pool if it has none.
-    async fn session<'s>(&self, session: &'s mut Option<Session>) -> Result<&'s mut Session, sqlx::Error> {
+    /// The batch's session: on a connection from the pool if it has none, after its permit of the writers' share if
+    /// it has none either (waiting for its turn).
+    async fn session<'s>(
+        &self,
+        permit: &mut Option<OwnedSemaphorePermit>,
+        session: &'s mut Option<Session>,
+    ) -> Result<&'s mut Session, sqlx::Error> {
         if session.is_none() {
+            if permit.is_none() {
+                *permit = Some(self.share.wait().await);
+            }
             *session = Some(Session::new(self.db.writer.acquire().await?, self.db.dialect));
         }
         Ok(session.as_mut().expect("set above"))
@@ -321,59 +310,18 @@ impl WriterTask {
 
     /// Ids for the batch's reservations, fetched (when the allocator's block runs out) on the batch's own
     /// connection, so that a writer never waits for a second connection while it holds one.
-    async fn take_ids(&self, session: &mut Option<Session>, count: usize) -> Result<Vec<i64>, sqlx::Error> {
-        let held = self.session(session).await?;
+    async fn take_ids(
+        &self,
+        permit: &mut Option<OwnedSemaphorePermit>,
+        session: &mut Option<Session>,
+        count: usize,
+    ) -> Result<Vec<i64>, sqlx::Error> {
+        let held = self.session(permit, session).await?;
         self.ids.take(held.connection(), count).await
     }
+}
 
-    /// Sends every answer of a batch that has ended, and updates the hint.
-    fn answer(&self, jobs: Jobs, outcome: Outcome) {
-        let Jobs { reserve_replies, change_replies, .. } = jobs;
-        match outcome {
-            Outcome::Committed(decided, place) => {
-                // Batches may finish out of order; the hint keeps the result of the latest in commit order.
-                if self.hint_from.fetch_max(place + 1, Ordering::AcqRel) <= place {
-                    self.hint.available.store(decided.available_after, Ordering::Release);
-                    let now = i64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(i64::MAX);
-                    self.hint.refreshed_at.store(now, Ordering::Release);
-                }
-                let booked = decided.results.iter().filter(|r| matches!(r, Ok(b) if !b.replayed)).count();
-                let changed = decided.change_results.iter().filter(|r| r.is_ok()).count();
-                if booked > 0 || changed > 0 {
-                    (self.on_commit)(self.event_id);
-                }
-                metrics::counter!("ticketing_reservations_total", "outcome" => "booked").increment(booked as u64);
-                metrics::counter!("ticketing_reservation_changes_total").increment(changed as u64);
-                for (reply, answer) in reserve_replies.into_iter().zip(decided.results) {
-                    let _ = reply.send(answer);
-                }
-                for (reply, answer) in change_replies.into_iter().zip(decided.change_results) {
-                    let _ = reply.send(answer);
-                }
-            }
-            Outcome::Refused(decided) => {
-                for (reply, answer) in reserve_replies.into_iter().zip(decided.results) {
-                    let _ = reply.send(answer);
-                }
-            }
-            Outcome::NoEvent => {
-                for reply in reserve_replies {
-                    let _ = reply.send(Err(ApiError::EventNotFound(self.event_id)));
-                }
-                for reply in change_replies {
-                    let _ = reply.send(Err(ApiError::EventNotFound(self.event_id)));
-                }
-            }
-            Outcome::Failed(error) => {
-                // Nothing was committed that the clients were told about: each may retry (with its key).
-                let _ = ApiError::dependency("database", Redacted(&error));
-                for reply in reserve_replies {
-                    let _ = reply.send(Err(ApiError::Unavailable));
-                }
-                for reply in change_replies {
-                    let _ = reply.send(Err(ApiError::Unavailable));
-                }
-            }
-        }
-    }
+/// What a batch gives back to keep for the next one: its session and permit, when it still has both.
+fn keep(permit: Option<OwnedSemaphorePermit>, session: Option<Session>) -> Option<Kept> {
+    Some(Kept { session: session?, permit: permit? })
 }
