@@ -5,7 +5,7 @@
 //! plain `DEL` could). A lease alone is not enough: a holder paused past its lease (a GC pause, SIGSTOP) may wake
 //! up and write after another holder took over, and Redis may lose the key in a failover. So every new holder
 //! takes a fencing token from the database ([`next_fence`], one higher than any before) and every write it makes
-//! first checks, under a row lock in the same transaction, that its token is still the newest ([`check_fence`]).
+//! first checks, under a row lock in the same transaction, that its token is still the newest ([`push_fence_check`]).
 //! A holder whose token was overtaken writes nothing.
 //!
 //! Without Redis (the embedded default, a single process) the lease is always granted; the fence still applies.
@@ -13,9 +13,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::{Any, Transaction};
+use sqlx::Row as _;
 
 use crate::redis_link::RedisLink;
+use crate::store::script::{Answer, Script};
 use crate::store::Db;
 
 /// Releases the key only if it still holds our token.
@@ -123,13 +124,16 @@ pub async fn next_fence(db: &Db, name: &str) -> Result<i64, sqlx::Error> {
     Ok(fence)
 }
 
-/// Whether `fence` is still the newest token of lease `name`. Locks the fence row until the transaction ends, so a
-/// new holder cannot take a token between this check and the commit.
-pub async fn check_fence(tx: &mut Transaction<'_, Any>, db: &Db, name: &str, fence: i64) -> Result<bool, sqlx::Error> {
-    let current: i64 =
-        sqlx::query_scalar(&format!("SELECT fence FROM lease_fences WHERE name = ?{}", db.dialect.for_update()))
-            .bind(name)
-            .fetch_one(&mut **tx)
-            .await?;
-    Ok(current == fence)
+/// Appends to `script`, inside its transaction, the read of lease `name`'s newest token; returns its index. The read
+/// locks the fence row until the transaction ends, so a new holder cannot take a token between this check and the
+/// commit.
+pub fn push_fence_check(script: &mut Script, name: &str) -> usize {
+    let locking = script.dialect().for_update();
+    script.push("SELECT fence FROM lease_fences WHERE name = ").text(name).push(locking).end()
+}
+
+/// Whether the answer to [`push_fence_check`] says that `fence` is still the newest token.
+pub fn fence_is_current(answer: &Answer, fence: i64) -> Result<bool, sqlx::Error> {
+    let row = answer.rows.first().ok_or_else(|| sqlx::Error::Protocol("no fence row for the lease".into()))?;
+    Ok(row.try_get::<i64, _>("fence")? == fence)
 }

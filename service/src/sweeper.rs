@@ -1,83 +1,81 @@
 //! The hold sweeper: gives the seats of lapsed holds back, run by one replica at a time under a fenced lease.
 //!
-//! Every tick the sweeper takes or renews the `hold-sweeper` lease; while it holds it, it expires `HELD`
-//! reservations whose `expires_at` has passed, in one transaction per tick that first checks its fencing token.
-//! Expiring is conditional on the `HELD` status, so seats come back exactly once even if two sweepers overlapped.
+//! Every tick the sweeper takes or renews the `hold-sweeper` lease; while it holds it, it makes one pass over the
+//! events that have lapsed holds and expires them set-based, in chunks (`store::holds`), each chunk a short
+//! transaction that first checks its fencing token. Expiring is conditional on the `HELD` status under the event's
+//! row lock, so seats come back exactly once even if two sweepers overlapped, and a sweeper overtaken in the middle
+//! of a pass writes nothing after its current chunk. A pass stops after one sweep interval so that the lease is
+//! renewed; the next tick goes on where it stopped.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use sqlx::Row as _;
 use tokio::sync::watch;
 
 use crate::cache::Cache;
 use crate::domain::{now_millis, Millis};
 use crate::engine::Engine;
 use crate::lease::{self, Lease};
+use crate::store::holds::{self, Chunk, CHUNK};
 use crate::store::Db;
 
-/// How many lapsed holds one tick expires at most.
-const BATCH: i64 = 500;
-
-/// What one sweep did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sweep {
-    /// Holds expired, by event: (event id, seats given back).
-    Expired(Vec<(i64, i64)>),
-    /// Our fencing token was overtaken: another sweeper took over, nothing was written.
-    Fenced,
+/// What one pass did.
+#[derive(Debug)]
+pub struct Sweep {
+    /// Seats given back, by event (in id order): (event id, seats).
+    pub expired: Vec<(i64, i64)>,
+    pub end: SweepEnd,
 }
 
-/// Expires lapsed holds at `now` with fencing token `fence` of `lease_name`.
-pub async fn sweep_once(db: &Db, lease_name: &str, fence: i64, now: Millis) -> Result<Sweep, sqlx::Error> {
-    let mut tx = db.writer.begin().await?;
-    if !lease::check_fence(&mut tx, db, lease_name, fence).await? {
-        tx.rollback().await?;
-        return Ok(Sweep::Fenced);
-    }
-    let lapsed = sqlx::query(
-        "SELECT id, event_id, quantity FROM reservations WHERE status = 'HELD' AND expires_at <= ? ORDER BY event_id, id LIMIT ?",
-    )
-    .bind(now)
-    .bind(BATCH)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut by_event: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
-    for row in &lapsed {
-        by_event.entry(row.try_get("event_id")?).or_default().push((row.try_get("id")?, row.try_get("quantity")?));
-    }
-    let mut given_back = Vec::new();
-    for (event_id, holds) in by_event {
-        sqlx::query(&format!("SELECT id FROM events WHERE id = ?{}", db.dialect.for_update()))
-            .bind(event_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let mut seats = 0;
-        for (id, quantity) in holds {
-            let done = sqlx::query(
-                "UPDATE reservations SET status = 'EXPIRED', updated_at = ? WHERE id = ? AND status = 'HELD'",
-            )
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() == 1 {
-                seats += quantity;
+/// Why a pass ended.
+#[derive(Debug)]
+pub enum SweepEnd {
+    /// Every hold lapsed by the pass's `now` is expired.
+    Done,
+    /// The pass used up its time between two chunks; the next pass goes on.
+    OutOfTime,
+    /// The fencing token was overtaken: another sweeper took over, and nothing more was written.
+    Fenced,
+    /// A database error stopped the pass. `unsure` is the event whose last chunk may have been applied without this
+    /// pass knowing (its `COMMIT` went unanswered).
+    Failed { error: sqlx::Error, unsure: Option<i64> },
+}
+
+/// Expires the holds lapsed by `now`, with fencing token `fence` of `lease_name`, starting no chunk after `budget`.
+pub async fn sweep_once(db: &Db, lease_name: &str, fence: i64, now: Millis, budget: Duration) -> Sweep {
+    let started = Instant::now();
+    let mut expired = Vec::new();
+    let events = match holds::lapsed_events(db, now).await {
+        Ok(events) => events,
+        Err(error) => return Sweep { expired, end: SweepEnd::Failed { error, unsure: None } },
+    };
+    for event_id in events {
+        let (mut seats, mut after) = (0, None);
+        let end = loop {
+            if started.elapsed() >= budget {
+                break Some(SweepEnd::OutOfTime);
             }
-        }
+            match holds::expire_chunk(db, lease_name, fence, event_id, now, after).await {
+                Ok(Chunk::Expired { holds, seats: given, last }) => {
+                    seats += given;
+                    if holds < CHUNK {
+                        break None;
+                    }
+                    after = last;
+                }
+                Ok(Chunk::Fenced) => break Some(SweepEnd::Fenced),
+                Ok(Chunk::CommitLost(error)) => break Some(SweepEnd::Failed { error, unsure: Some(event_id) }),
+                Err(error) => break Some(SweepEnd::Failed { error, unsure: None }),
+            }
+        };
         if seats > 0 {
-            sqlx::query("UPDATE events SET available_seats = available_seats + ?, updated_at = ? WHERE id = ?")
-                .bind(seats)
-                .bind(now)
-                .bind(event_id)
-                .execute(&mut *tx)
-                .await?;
-            given_back.push((event_id, seats));
+            expired.push((event_id, seats));
+        }
+        if let Some(end) = end {
+            return Sweep { expired, end };
         }
     }
-    tx.commit().await?;
-    Ok(Sweep::Expired(given_back))
+    Sweep { expired, end: SweepEnd::Done }
 }
 
 /// Runs the sweeper every `interval` until `stop` turns true, then releases the lease.
@@ -125,22 +123,29 @@ pub async fn run(
             set_lease_held(lease.name(), fence.is_some());
         }
         let Some(current) = fence else { continue };
-        match sweep_once(&db, lease.name(), current, now_millis()).await {
-            Ok(Sweep::Expired(events)) => {
-                for (event_id, seats) in events {
-                    metrics::counter!("ticketing_holds_expired_seats_total")
-                        .increment(u64::try_from(seats).unwrap_or(0));
-                    engine.forget_hint(event_id);
-                    cache.invalidate_event(event_id).await;
-                }
-            }
-            Ok(Sweep::Fenced) => {
+        let sweep = sweep_once(&db, lease.name(), current, now_millis(), interval).await;
+        for &(event_id, seats) in &sweep.expired {
+            metrics::counter!("ticketing_holds_expired_seats_total").increment(u64::try_from(seats).unwrap_or(0));
+            engine.forget_hint(event_id);
+            cache.invalidate_event(event_id).await;
+        }
+        match sweep.end {
+            SweepEnd::Done | SweepEnd::OutOfTime => {}
+            SweepEnd::Fenced => {
                 tracing::warn!(lease = lease.name(), fence = current, "fenced off: a newer lease holder exists");
                 metrics::counter!("ticketing_lease_fenced_total", "lease" => lease.name().to_owned()).increment(1);
                 set_lease_held(lease.name(), false);
                 fence = None;
             }
-            Err(error) => tracing::warn!(error = %error, "hold sweep failed; retrying next tick"),
+            SweepEnd::Failed { error, unsure } => {
+                if let Some(event_id) = unsure {
+                    // The chunk may have given seats back: what is cached of the event may be wrong either way.
+                    metrics::counter!("ticketing_commit_outcome_unknown_total").increment(1);
+                    engine.forget_hint(event_id);
+                    cache.invalidate_event(event_id).await;
+                }
+                tracing::warn!(error = %error, "hold sweep failed; retrying next tick");
+            }
         }
     }
     if fence.is_some() {

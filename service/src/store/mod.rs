@@ -9,6 +9,7 @@
 //!   store::events        events: create, read, list, update, close
 //!   store::reservations  reservations: read one, list a buyer's
 //!   store::ids           blocks of reservation ids (hi-lo allocator)
+//!   store::holds         expiring lapsed holds in chunks, under the event's row lock and the sweeper's fence
 //!   store::durability    the mark that makes an answer wait for the flush of what it read
 //!   store::script        several statements with literal values in one round trip
 //!   engine::batch        the reservation transaction itself (a script transaction on a connection from here)
@@ -16,6 +17,7 @@
 
 pub mod durability;
 pub mod events;
+pub mod holds;
 pub mod ids;
 pub mod reservations;
 pub mod script;
