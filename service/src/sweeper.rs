@@ -17,7 +17,7 @@ use crate::domain::{now_millis, Millis};
 use crate::engine::Engine;
 use crate::lease::{self, Lease};
 use crate::store::holds::{self, Chunk, CHUNK};
-use crate::store::Db;
+use crate::store::{Db, Redacted};
 
 /// What one pass did.
 #[derive(Debug)]
@@ -111,7 +111,7 @@ pub async fn run(
                         Some(next)
                     }
                     Err(error) => {
-                        tracing::warn!(error = %error, "cannot take a fencing token");
+                        tracing::warn!(error = %Redacted(&error), "cannot take a fencing token");
                         let _ = lease.release().await;
                         None
                     }
@@ -144,7 +144,7 @@ pub async fn run(
                     engine.forget_hint(event_id);
                     cache.invalidate_event(event_id).await;
                 }
-                tracing::warn!(error = %error, "hold sweep failed; retrying next tick");
+                tracing::warn!(error = %Redacted(&error), "hold sweep failed; retrying next tick");
             }
         }
     }

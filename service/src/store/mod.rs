@@ -195,7 +195,7 @@ pub fn commit_may_have_applied(error: &sqlx::Error) -> bool {
 /// applied, `unavailable` otherwise.
 pub fn commit_failed(error: sqlx::Error) -> ApiError {
     if commit_may_have_applied(&error) {
-        ApiError::commit_lost(error)
+        ApiError::commit_lost(Redacted(&error))
     } else {
         error.into()
     }
