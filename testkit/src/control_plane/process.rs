@@ -27,19 +27,9 @@ const APISERVER_TIMEOUT: Duration = Duration::from_secs(120);
 /// How often the harness checks whether the control plane is ready.
 const READINESS_POLL: Duration = Duration::from_millis(100);
 
-/// The path of `scripts/control-plane.sh`: looked up at run time from the working directory (the repository or one
-/// of its crates, as under `cargo test` and `scripts/bench.sh`) and its parents, else next to this crate's source.
-/// A path fixed at compile time alone would point into whichever checkout built this crate first: cargo does not
-/// rebuild an unchanged crate for a second checkout that shares its target directory.
+/// The path of `scripts/control-plane.sh` (see [`crate::repo_script`]).
 pub(super) fn script() -> PathBuf {
-    const SCRIPT: &str = "scripts/control-plane.sh";
-    let working = std::env::current_dir().ok();
-    working
-        .iter()
-        .flat_map(|dir| dir.ancestors())
-        .map(|dir| dir.join(SCRIPT))
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(SCRIPT))
+    crate::repo_script("scripts/control-plane.sh")
 }
 
 /// A running `scripts/control-plane.sh run` process and the directory it owns; dropping it stops the control plane
