@@ -23,8 +23,10 @@ fi
 command=${1:-}
 case "$command" in
   faults)
-    # The campaign runs its own MariaDB and Redis processes from the Debian packages.
+    # The campaign runs its own MariaDB and Redis processes from the Debian packages, behind toxiproxy (built from
+    # its Go module into $TICKETING_CACHE once).
     scripts/test-services.sh install
+    scripts/toxiproxy.sh build
     ;;
 esac
 

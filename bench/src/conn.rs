@@ -114,6 +114,8 @@ impl Call {
 pub struct Reply {
     pub status: StatusCode,
     pub retry_after: Option<u64>,
+    /// The answer carried `Idempotent-Replayed: true` (a repeated key answered with its first result).
+    pub replayed: bool,
     pub body: Bytes,
 }
 
@@ -216,7 +218,8 @@ impl Conn {
             .get(hyper::header::RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.trim().parse().ok());
+        let replayed = response.headers().get("idempotent-replayed").is_some_and(|value| value == "true");
         let body = response.into_body().collect().await?.to_bytes();
-        Ok(Reply { status, retry_after, body })
+        Ok(Reply { status, retry_after, replayed, body })
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -18,8 +19,13 @@ pub struct Ack {
     /// The `Idempotency-Key` the buyer sent.
     pub key: String,
     pub quantity: i64,
-    /// The service answered with a hold (`HELD`), which may lapse on its own.
+    /// The service answered with a hold (`HELD`) that may lapse on its own (a confirmed hold may not).
     pub held: bool,
+    /// The answer was the replay of a booking made by an earlier attempt with the same key.
+    pub replayed: bool,
+    /// When the order was first sent (the first attempt with this key), for checks that order answers in time.
+    #[serde(skip)]
+    pub sent: Option<Instant>,
 }
 
 impl Ack {
@@ -28,8 +34,22 @@ impl Ack {
         let body = reply.json();
         let id = id_text(&body["data"]["id"])?;
         let held = body["data"]["status"] == "HELD";
-        Some(Ack { id, event, user: user.to_owned(), key: key.to_owned(), quantity, held })
+        let (user, key) = (user.to_owned(), key.to_owned());
+        Some(Ack { id, event, user, key, quantity, held, replayed: reply.replayed, sent: None })
     }
+}
+
+/// An order the service answered with something other than a booking, and when: the fault campaign checks from the
+/// database whether seats remained while it was decided.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub event: i64,
+    pub quantity: i64,
+    /// The answer's class, e.g. `409 sold_out` (see [`class_of`]).
+    pub class: String,
+    /// When this attempt was sent and when its answer arrived.
+    pub sent: Instant,
+    pub received: Instant,
 }
 
 /// Writes a JSON id (number or string) as text; `None` for anything else.

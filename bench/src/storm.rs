@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, StatusCode};
@@ -20,7 +20,7 @@ use serde_json::json;
 use crate::auth::Credentials;
 use crate::conn::{Call, Conn, Target};
 use crate::load::{run_closed, Length, Step, Workload};
-use crate::outcome::{class_of, Ack, ErrorCounts, TRANSPORT};
+use crate::outcome::{class_of, Ack, ErrorCounts, Refusal, TRANSPORT};
 use crate::recorder::Measured;
 
 /// The longest pause a `Retry-After` answer makes a buyer wait.
@@ -69,6 +69,8 @@ pub struct StormOutcome {
     pub measured: Measured,
     /// Every reservation acknowledged with 201.
     pub acknowledged: Vec<Ack>,
+    /// Every answer other than a booking (sold out, 5xx, 429), with its timing.
+    pub refusals: Vec<Refusal>,
     /// Non-201 answers and transport failures by class.
     pub errors: BTreeMap<String, u64>,
     /// Seats in the acknowledged reservations.
@@ -92,6 +94,7 @@ pub async fn run_storm(
         finished_workers: AtomicUsize::new(0),
         abandoned: AtomicU64::new(0),
         acknowledged: Mutex::new(Vec::new()),
+        refusals: Mutex::new(Vec::new()),
         errors: ErrorCounts::default(),
     });
     let measured =
@@ -104,6 +107,7 @@ pub async fn run_storm(
         abandoned: storm.abandoned.load(Ordering::Relaxed),
         errors: storm.errors.snapshot(),
         acknowledged: storm.acknowledged.into_inner().expect("acknowledged lock poisoned"),
+        refusals: storm.refusals.into_inner().expect("refusals lock poisoned"),
     })
 }
 
@@ -114,6 +118,7 @@ struct Storm {
     finished_workers: AtomicUsize,
     abandoned: AtomicU64,
     acknowledged: Mutex<Vec<Ack>>,
+    refusals: Mutex<Vec<Refusal>>,
     errors: ErrorCounts,
 }
 
@@ -124,6 +129,8 @@ struct Buyer {
     key: String,
     quantity: i64,
     attempts: u32,
+    /// When the first attempt with this key was sent.
+    first_sent: Option<Instant>,
 }
 
 struct WorkerState {
@@ -141,6 +148,7 @@ impl Storm {
             key: uuid::Uuid::new_v4().to_string(),
             quantity: rng.gen_range(1..=self.config.max_quantity.max(1)),
             attempts: 0,
+            first_sent: None,
         }
     }
 
@@ -169,6 +177,8 @@ impl Workload for Storm {
         }
         let buyer = state.buyer.as_mut().expect("set above");
         buyer.attempts += 1;
+        let sent = Instant::now();
+        buyer.first_sent.get_or_insert(sent);
         let body = json!({"eventId": self.config.event, "userId": buyer.user, "quantity": buyer.quantity});
         let call = Call::json(Method::POST, "/api/reservations", &body)
             .auth(&buyer.bearer)
@@ -183,7 +193,8 @@ impl Workload for Storm {
         if reply.status == StatusCode::CREATED || reply.status == StatusCode::OK {
             let buyer = state.buyer.take().expect("a buyer is in flight");
             match Ack::from_created(&reply, self.config.event, &buyer.user, &buyer.key, buyer.quantity) {
-                Some(ack) => {
+                Some(mut ack) => {
+                    ack.sent = buyer.first_sent;
                     self.config.sold.add(buyer.quantity as u64);
                     self.acknowledged.lock().expect("acknowledged lock poisoned").push(ack);
                     return Step::SUCCESS;
@@ -196,12 +207,19 @@ impl Workload for Storm {
         }
         let class = class_of(&reply);
         self.errors.add(&class);
-        if class.ends_with(" sold_out") {
+        let refused = class.ends_with(" sold_out");
+        if refused || reply.status.is_server_error() || reply.status == StatusCode::TOO_MANY_REQUESTS {
+            let (event, quantity) = (self.config.event, buyer.quantity);
+            let refusal = Refusal { event, quantity, class: class.clone(), sent, received: Instant::now() };
+            self.refusals.lock().expect("refusals lock poisoned").push(refusal);
+        }
+        if refused {
             if buyer.quantity > 1 {
                 // Smaller orders may still fit; a new key, because the refused order booked nothing.
                 buyer.quantity = 1;
                 buyer.key = uuid::Uuid::new_v4().to_string();
                 buyer.attempts = 0;
+                buyer.first_sent = None;
                 return Step::FAILURE;
             }
             state.buyer = None;

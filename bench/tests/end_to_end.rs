@@ -93,6 +93,8 @@ async fn a_tiny_storm_sells_out_exactly_and_every_acknowledgement_is_stored() {
         key: "k".into(),
         quantity: 1,
         held: false,
+        replayed: false,
+        sent: None,
     });
     let verdict = invariants::check(&pool, &expect).await.unwrap();
     assert_eq!(verdict.broken().into_iter().collect::<Vec<_>>(), vec!["acknowledged_exist"]);

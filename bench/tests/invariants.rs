@@ -73,7 +73,16 @@ impl Fixture {
 }
 
 fn ack(id: i64, event: i64, user: &str, quantity: i64, key: &str) -> Ack {
-    Ack { id: id.to_string(), event, user: user.into(), key: key.into(), quantity, held: false }
+    Ack {
+        id: id.to_string(),
+        event,
+        user: user.into(),
+        key: key.into(),
+        quantity,
+        held: false,
+        replayed: false,
+        sent: None,
+    }
 }
 
 fn sold_out(event: i64, capacity: i64, one_order_per_user: bool) -> EventExpectation {

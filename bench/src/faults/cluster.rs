@@ -1,5 +1,11 @@
-//! The system the faults hit: the campaign's MariaDB and Redis ([`super::servers`]) and two replicas of the service
-//! on fixed loopback ports, so a replica killed in the middle of a storm comes back where its clients look for it.
+//! The system the faults hit: the campaign's MariaDB and Redis ([`super::servers`]), a toxiproxy in front of each
+//! of them, and the service replicas on fixed loopback ports, so a replica killed in the middle of a storm comes
+//! back where its clients look for it.
+//!
+//! ```text
+//!   replica 0 ─┐            ┌─► proxy "mariadb" ─► mariadbd      (the checks read MariaDB directly)
+//!   replica 1 ─┴─ toxiproxy ┴─► proxy "redis"   ─► redis-server
+//! ```
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -7,6 +13,8 @@ use std::time::Duration;
 use crate::api;
 use crate::auth::Credentials;
 use crate::conn::{Conn, Target};
+use ticketing_testkit::toxiproxy::{Proxy, Toxiproxy};
+
 use crate::service_proc::{ensure_database, Backend, ServiceProcess};
 
 use super::servers::{free_port, MariaDb, Redis};
@@ -27,6 +35,10 @@ struct Replica {
 pub struct Cluster {
     pub mariadb: MariaDb,
     pub redis: Redis,
+    /// The proxies the replicas reach MariaDB and Redis through.
+    pub database_proxy: Proxy,
+    pub redis_proxy: Proxy,
+    toxiproxy: Toxiproxy,
     binary: PathBuf,
     credentials: Credentials,
     log_dir: PathBuf,
@@ -35,12 +47,19 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts the campaign's MariaDB and Redis (no service yet).
-    pub fn start(binary: &Path, credentials: &Credentials, log_dir: &Path) -> anyhow::Result<Self> {
-        eprintln!("faults: starting a private MariaDB and Redis");
+    /// Starts the campaign's MariaDB, Redis and toxiproxy (no service yet).
+    pub async fn start(binary: &Path, credentials: &Credentials, log_dir: &Path) -> anyhow::Result<Self> {
+        eprintln!("faults: starting a private MariaDB, Redis and toxiproxy");
+        let (mariadb, redis) = tokio::task::block_in_place(|| anyhow::Ok((MariaDb::start(log_dir)?, Redis::start()?)))?;
+        let toxiproxy = Toxiproxy::start(Some(&log_dir.join("toxiproxy.log"))).await?;
+        let database_proxy = toxiproxy.proxy("mariadb", &mariadb.address()).await?;
+        let redis_proxy = toxiproxy.proxy("redis", &redis.address()).await?;
         Ok(Self {
-            mariadb: MariaDb::start(log_dir)?,
-            redis: Redis::start()?,
+            mariadb,
+            redis,
+            database_proxy,
+            redis_proxy,
+            toxiproxy,
             binary: binary.to_path_buf(),
             credentials: credentials.clone(),
             log_dir: log_dir.to_path_buf(),
@@ -53,6 +72,7 @@ impl Cluster {
     /// campaign's MariaDB is new, so it is empty) and starts `replicas` service replicas on it.
     pub async fn begin_case(&mut self, case: &str, replicas: usize) -> anyhow::Result<()> {
         self.stop_replicas();
+        self.toxiproxy.reset().await?;
         self.redis.reset()?;
         self.database = format!("faults_{}", case.to_lowercase());
         let url = self.database_url();
@@ -65,9 +85,14 @@ impl Cluster {
         Ok(())
     }
 
-    /// The case's database.
+    /// The case's database, reached directly (for the checks).
     pub fn database_url(&self) -> String {
         self.mariadb.url(&self.database)
+    }
+
+    /// Removes every toxic.
+    pub async fn heal_proxies(&self) -> anyhow::Result<()> {
+        self.toxiproxy.reset().await
     }
 
     /// All replicas as one target (connections spread over them, failing over when one refuses).
@@ -104,7 +129,10 @@ impl Cluster {
     /// Starts replica `index` on its port (again) and waits until it is ready.
     pub async fn restart_replica(&mut self, index: usize) -> anyhow::Result<()> {
         self.kill_replica(index)?;
-        let backend = Backend::External { database_url: self.database_url(), redis_url: Some(self.redis.url()) };
+        let backend = Backend::External {
+            database_url: self.mariadb.url_via(self.database_proxy.listen(), &self.database),
+            redis_url: Some(format!("redis://{}", self.redis_proxy.listen())),
+        };
         let replica = &mut self.replicas[index];
         let bind = format!("127.0.0.1:{}", replica.port);
         let sweep = SWEEP_INTERVAL_MS.to_string();
@@ -120,6 +148,21 @@ impl Cluster {
         })?;
         replica.process = Some(process);
         api::wait_ready(&Target::resolve(&base_url(replica.port)).await?, READY_LIMIT).await
+    }
+
+    /// `host:port` of replica `index`.
+    pub fn replica_address(&self, index: usize) -> String {
+        format!("127.0.0.1:{}", self.replicas[index].port)
+    }
+
+    /// The process id of replica `index`, if it runs.
+    pub fn replica_pid(&self, index: usize) -> Option<u32> {
+        self.replicas[index].process.as_ref().map(ServiceProcess::pid)
+    }
+
+    /// The log files of the current case's replicas.
+    pub fn replica_logs(&self) -> Vec<PathBuf> {
+        self.replicas.iter().map(|replica| replica.log.clone()).collect()
     }
 
     /// Scrapes replica `index`'s `/metrics`.

@@ -1,21 +1,34 @@
-//! The fault campaign, `ticketing-bench faults`: hot-event storms over two service replicas on a private MariaDB
-//! and Redis, each hit by one fault in the middle, then checked from the database (issue 7, Jepsen-style: cause
-//! the fault under load, then read the truth from the store).
+//! The fault campaign, `ticketing-bench faults`: hot-event storms over service replicas on a private MariaDB and
+//! Redis behind toxiproxy, each hit by one fault in the middle while every other kind of request runs beside the
+//! storm, then checked from the database (issues 7 and 12, Jepsen-style: cause the fault under load, then read the
+//! truth from the store).
 //!
 //! ```text
-//!  cluster (servers): mariadbd + redis-server + 2 x ticketing-service on fixed ports
-//!  for R0..R5 (cases): fresh database -> storm (crate::storm) ──► fault at a share of seats sold ──► storm ends
-//!                      -> invariants + oversold + acknowledged-but-lost (crate::invariants) -> CaseReport
+//!  cluster: mariadbd + redis-server, toxiproxy in front of both, 1-2 x ticketing-service on fixed ports
+//!  for R0..R10 (run): fresh database -> storm (crate::storm) + side traffic (mix) + hold monitor (holds)
+//!                     ──► fault at a share of seats sold (inject, lease) ──► storm ends
+//!                     -> verdict: invariants, oversold, acknowledged lost, stranded holds, double bookings,
+//!                        refusals while seats remained (checks, from the journal of what clients were told)
+//!  abuse: 1,000 hostile requests per unauthenticated surface, RSS / CPU / metric series
 //!  report: faults.json + faults.md;  recovery: time back to 70 % of the pre-fault rate
 //! ```
 //! R0 is the control storm without a fault; its rate sizes the others so each lasts a few seconds on any machine.
 
-mod cases;
+mod abuse;
+mod case;
+mod checks;
 mod cluster;
 mod holds;
+mod inject;
+mod journal;
+mod lease;
+mod mix;
+mod orders;
 mod recovery;
 mod report;
+mod run;
 mod servers;
+mod verdict;
 
 use std::path::PathBuf;
 
@@ -24,7 +37,7 @@ use anyhow::Context;
 use crate::auth::Credentials;
 use crate::service_proc::locate_binary;
 
-use self::cases::{run_case, Case, Plan};
+use self::case::{Case, Plan};
 use self::cluster::Cluster;
 use self::report::{Campaign, CaseReport};
 
@@ -44,8 +57,11 @@ pub struct FaultsArgs {
     #[arg(long)]
     pub connections: Option<usize>,
     /// Run only these cases (R0 always runs first, to size the others), e.g. `--case R2 --case R5`.
-    #[arg(long = "case", value_parser = ["R1", "R2", "R3", "R4", "R5"])]
+    #[arg(long = "case", value_parser = Case::NAMES)]
     pub cases: Vec<String>,
+    /// Leave out the abuse budget.
+    #[arg(long)]
+    pub no_abuse: bool,
 }
 
 /// Runs the campaign; `Ok(false)` when a case broke the promise (or could not be run).
@@ -55,15 +71,15 @@ pub fn run(args: FaultsArgs) -> anyhow::Result<bool> {
     let plan = if args.quick { Plan::quick(args.connections) } else { Plan::full(args.connections) };
     let credentials = Credentials::random();
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
-    let reports = runtime.block_on(async {
-        let mut cluster = Cluster::start(&binary, &credentials, &args.out)?;
+    let (reports, abuse) = runtime.block_on(async {
+        let mut cluster = Cluster::start(&binary, &credentials, &args.out).await?;
         let mut reports = Vec::new();
         let mut seats = plan.control_seats;
         for case in Case::ALL {
             if case != Case::R0 && !args.cases.is_empty() && !args.cases.iter().any(|name| name == case.name()) {
                 continue;
             }
-            match run_case(&mut cluster, case, &plan, &credentials, seats).await {
+            match run::run_case(&mut cluster, case, &plan, &credentials, seats).await {
                 Ok((report, rate)) => {
                     if case == Case::R0 {
                         seats = plan.seats_for(rate);
@@ -74,17 +90,26 @@ pub fn run(args: FaultsArgs) -> anyhow::Result<bool> {
                 Err(error) => {
                     eprintln!("faults: {} could not be run: {error:#}", case.name());
                     reports.push(CaseReport::failed(case.name(), case.fault(), &error));
-                    // Whatever the failed case left behind (a stopped server, a paused replica) must not spoil
-                    // the next one.
+                    // Whatever the failed case left behind (a stopped server, a paused replica, a toxic) must not
+                    // spoil the next one.
                     cluster.stop_replicas();
+                    cluster.heal_proxies().await?;
                     tokio::task::block_in_place(|| cluster.heal())?;
                 }
             }
         }
-        anyhow::Ok(reports)
+        let abuse = if args.no_abuse { Vec::new() } else { abuse::measure(&mut cluster).await? };
+        anyhow::Ok((reports, abuse))
     })?;
-    let passed = reports.iter().all(CaseReport::passed);
-    let campaign = Campaign { quick: args.quick, connections: plan.connections, replicas: 2, passed, cases: &reports };
+    let passed = reports.iter().all(CaseReport::passed) && abuse.iter().all(abuse::SurfaceCost::within_budget);
+    let campaign = Campaign {
+        quick: args.quick,
+        connections: plan.connections,
+        replicas: 2,
+        passed,
+        cases: &reports,
+        abuse: &abuse,
+    };
     let table = report::to_markdown(&campaign);
     std::fs::write(args.out.join("faults.json"), report::to_json(&campaign))?;
     std::fs::write(args.out.join("faults.md"), &table)?;

@@ -102,7 +102,17 @@ impl MariaDb {
 
     /// `mysql://` URL of database `name` on this server.
     pub fn url(&self, name: &str) -> String {
-        format!("mysql://{USER}:{PASSWORD}@127.0.0.1:{}/{name}", self.port)
+        self.url_via(std::net::SocketAddr::from(([127, 0, 0, 1], self.port)), name)
+    }
+
+    /// `mysql://` URL of database `name` reached at `address` (a proxy in front of this server).
+    pub fn url_via(&self, address: std::net::SocketAddr, name: &str) -> String {
+        format!("mysql://{USER}:{PASSWORD}@{address}/{name}")
+    }
+
+    /// `host:port` of this server.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
     }
 
     /// Kills the server without warning (SIGKILL): a crash, so the next start runs InnoDB crash recovery.
@@ -182,8 +192,9 @@ impl Redis {
         Ok(server)
     }
 
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+    /// `host:port` of this server.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
     }
 
     /// Kills the server; what it held in memory is gone.
