@@ -47,6 +47,8 @@ pub struct Refusal {
     pub quantity: i64,
     /// The answer's class, e.g. `409 sold_out` (see [`class_of`]).
     pub class: String,
+    /// The order carried an `Idempotency-Key` (the service's sold-out hint answers only orders without one).
+    pub keyed: bool,
     /// When this attempt was sent and when its answer arrived.
     pub sent: Instant,
     pub received: Instant,

@@ -210,7 +210,8 @@ impl Workload for Storm {
         let refused = class.ends_with(" sold_out");
         if refused || reply.status.is_server_error() || reply.status == StatusCode::TOO_MANY_REQUESTS {
             let (event, quantity) = (self.config.event, buyer.quantity);
-            let refusal = Refusal { event, quantity, class: class.clone(), sent, received: Instant::now() };
+            let received = Instant::now();
+            let refusal = Refusal { event, quantity, class: class.clone(), keyed: true, sent, received };
             self.refusals.lock().expect("refusals lock poisoned").push(refusal);
         }
         if refused {

@@ -53,7 +53,6 @@ type Build = fn(&mut rand::rngs::ThreadRng) -> Vec<u8>;
 
 fn surfaces() -> Vec<(&'static str, Build)> {
     vec![
-        ("random 2 KB methods on /livez", |rng| request(&token(rng, 2048).to_uppercase(), "/livez", &[])),
         ("8 KB paths", |rng| request("GET", &format!("/api/events/{}", token(rng, 8192)), &[])),
         ("unknown paths", |rng| request("GET", &format!("/{}", token(rng, 24)), &[])),
         ("90 headers of 100 B", |rng| {
@@ -79,6 +78,9 @@ fn surfaces() -> Vec<(&'static str, Build)> {
             };
             request("GET", "/api/reservations/user/someone", &[format!("authorization: Bearer {token}")])
         }),
+        // Last, since a service that takes the method as a metric label comes out of it with a series per request,
+        // which would make every later surface (the /metrics scrapes above all) pay for them.
+        ("random 2 KB methods on /livez", |rng| request(&token(rng, 2048).to_uppercase(), "/livez", &[])),
     ]
 }
 

@@ -94,11 +94,18 @@ pub fn refused_while_available(
     counted: impl Fn(&str) -> bool,
 ) -> (u64, Vec<String>) {
     // Per event: bookings by first-send time, and seats that came back by the time they were known committed.
-    let mut booked: HashMap<i64, Vec<(Instant, i64)>> = HashMap::new();
+    // One booking may be acknowledged several times (copies of one keyed order): it counts once, from the first
+    // time any copy was sent.
+    let mut first_sent: HashMap<&str, (i64, Instant, i64)> = HashMap::new();
     for ack in acks {
         if let Some(sent) = ack.sent {
-            booked.entry(ack.event).or_default().push((sent, ack.quantity));
+            let entry = first_sent.entry(&ack.id).or_insert((ack.event, sent, ack.quantity));
+            entry.1 = entry.1.min(sent);
         }
+    }
+    let mut booked: HashMap<i64, Vec<(Instant, i64)>> = HashMap::new();
+    for (event, sent, quantity) in first_sent.into_values() {
+        booked.entry(event).or_default().push((sent, quantity));
     }
     let mut unknown_returns: HashMap<i64, i64> = HashMap::new();
     let mut returns: HashMap<i64, Vec<(Instant, i64)>> = HashMap::new();
@@ -120,8 +127,11 @@ pub fn refused_while_available(
             count += 1;
             if examples.len() < 5 {
                 examples.push(format!(
-                    "event {}: {} for {} seats while at least {left} remained",
-                    refusal.event, refusal.class, refusal.quantity
+                    "event {}: {} for {} seats ({}) while at least {left} remained",
+                    refusal.event,
+                    refusal.class,
+                    refusal.quantity,
+                    if refusal.keyed { "with a key" } else { "without a key" }
                 ));
             }
         }
@@ -217,12 +227,12 @@ mod tests {
 
     use super::*;
 
-    fn ack(event: i64, quantity: i64, sent: Instant) -> Ack {
+    fn ack(id: &str, quantity: i64, sent: Instant) -> Ack {
         Ack {
-            id: "1".into(),
-            event,
+            id: id.into(),
             user: "u".into(),
             key: "k".into(),
+            event: if id == "3" { 2 } else { 1 },
             quantity,
             held: false,
             replayed: false,
@@ -231,7 +241,7 @@ mod tests {
     }
 
     fn refusal(quantity: i64, sent: Instant, received: Instant) -> Refusal {
-        Refusal { event: 1, quantity, class: "409 sold_out".into(), sent, received }
+        Refusal { event: 1, quantity, class: "409 sold_out".into(), keyed: false, sent, received }
     }
 
     #[test]
@@ -240,7 +250,7 @@ mod tests {
         let at = |ms: u64| t0 + Duration::from_millis(ms);
         let sold_out = |_: &str| true;
         // Refused 2 seats (sent 10 ms, answered 20 ms); orders sent at 30 and 40 ms booked 1 seat each.
-        let acks = [ack(1, 1, at(30)), ack(1, 1, at(40)), ack(2, 5, at(50))];
+        let acks = [ack("1", 1, at(30)), ack("2", 1, at(40)), ack("3", 5, at(50))];
         let refusals = [refusal(2, at(10), at(20))];
         assert_eq!(refused_while_available(&refusals, &acks, &[], sold_out).0, 1);
         // A refusal of 3 seats with 2 left was right.
@@ -256,6 +266,9 @@ mod tests {
         // One whose answer was lost might have committed at any time.
         let unknown = Increase { committed_by: None, ..cancel };
         assert_eq!(refused_while_available(&refusals, &acks, &[unknown], sold_out).0, 0);
+        // Copies of one order acknowledged twice are one booking.
+        let copies = [ack("1", 1, at(30)), ack("1", 1, at(31))];
+        assert_eq!(refused_while_available(&refusals, &copies, &[], sold_out).0, 0);
         // Classes the case does not count are ignored.
         assert_eq!(refused_while_available(&refusals, &acks, &[], |class| class.starts_with("503")).0, 0);
     }

@@ -73,6 +73,7 @@ pub async fn place(conn: &mut Conn, credentials: &Credentials, order: &Order<'_>
                     event: order.event,
                     quantity: order.quantity,
                     class: class.clone(),
+                    keyed: order.key.is_some(),
                     sent,
                     received: Instant::now(),
                 };
