@@ -86,8 +86,9 @@ pub async fn run_case(
     let sampler = Sampler::start(sold.clone(), clock);
     let mix = Mix::start(&target, &per_replica, credentials, MixEvents { sales, holds }, &run, &journal);
     let storm_done = Arc::new(AtomicBool::new(false));
-    // R9's storms all go to its one replica; the others spread over both.
-    let connections = (plan.connections / hot.len()).max(1);
+    // R9's storms all go to its one replica, three times the buyers of a storm split over its ten events, so every
+    // writer keeps a queue; the others spread over both replicas.
+    let connections = if hot.len() > 1 { plan.connections * 3 / hot.len() } else { plan.connections };
     let storms: Vec<_> = hot
         .iter()
         .map(|event| {

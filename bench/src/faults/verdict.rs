@@ -148,7 +148,7 @@ pub async fn judge(
     let held_acks = journal.acknowledged.iter().filter(|ack| ack.event == events.holds.id);
     observations.insert("fenced_sweeps_per_replica".into(), json!(fenced));
     observations.insert("buyers_abandoned".into(), json!(outcomes.iter().map(|o| o.abandoned).sum::<u64>()));
-    observations.insert("seats_acknowledged".into(), json!(outcomes.iter().map(|o| o.seats_acknowledged).sum::<i64>()));
+    observations.insert("seats_acknowledged".into(), json!(storm_acks.iter().map(|ack| ack.quantity).sum::<i64>()));
     observations
         .insert("storm_answers_lost_after_commit".into(), json!(storm_acks.iter().filter(|ack| ack.replayed).count()));
     observations.insert("mix_acknowledged".into(), json!(journal.acknowledged.len()));
