@@ -2,13 +2,17 @@
 # Checks the Helm chart (helm/ticketing), the Dockerfiles and the release packaging:
 #   static    README values table and CRD / RBAC copies match their generators; the dashboard queries only
 #             recorded metrics; `helm package` carries what the templates read; `helm lint --strict` and
-#             `helm template` over ci/{default,minimal,production}-values.yaml; bad values are refused;
+#             `helm template` over ci/{default,minimal,production,cluster}-values.yaml; bad values are refused;
 #             checkov over the chart, the rendered manifests and the Dockerfiles
 #   cluster   on a loopback control plane (scripts/control-plane.sh): server-side dry run of every rendering;
 #             `helm install --wait` (kwok makes the pods ready); the example TicketEvents are accepted; the real
 #             operator, run locally with a token of the chart's ServiceAccount and the chart's own arguments,
-#             reconciles an example (so the chart's RBAC suffices); an upgrade keeps the generated secrets;
-#             `helm uninstall` keeps the CRD and the TicketEvents
+#             reconciles an example in the one-namespace mode (so the chart's Role suffices, and grants nothing
+#             beyond the namespace) and leaves a Service of the chart alone when a TicketEvent takes its name; an
+#             upgrade keeps the generated secrets; `helm uninstall` keeps the CRD and the TicketEvents; installed
+#             again in the cluster mode (ClusterRole) the operator takes the kept events back and reconciles one in
+#             another namespace; the pre-delete hook's command, run as the hook's ServiceAccount, deletes every
+#             TicketEvent through the running operator, and `helm uninstall` then removes the CRD
 #
 # Usage: scripts/test-helm.sh
 # Tools are built or installed once into $TICKETING_CACHE (default ~/.cache/ticketing); a warm run takes about a
@@ -22,7 +26,9 @@ CHECKOV_VENV="$TICKETING_CACHE/checkov-$CHECKOV_VERSION"
 CHART="$ROOT/helm/ticketing"
 RELEASE=ticketing
 NAMESPACE=ticketing
-VALUES_SETS=(default minimal production)
+VALUES_SETS=(default minimal production cluster)
+# A namespace of TicketEvents that only an operator of the cluster mode watches.
+TENANT_NAMESPACE=tenant
 # The example whose children prove that the operator, holding only the chart's RBAC, reconciles.
 PROBE_EVENT=spring-concert
 WAIT_SECONDS=120
@@ -219,6 +225,9 @@ BAD_VALUES=(
   "config.existingSecret=ticketing-env,database.url=mysql://u:p@db/t|config.existingSecret is set"
   "api.enabled=false|set operator.apiUrl"
   "eventService.env.DATABASE_URL=mysql://u:p@db/t|/eventService/env"
+  "operator.scope=everywhere|/operator/scope"
+  "eventService.zoneSpread=sometimes|/eventService/zoneSpread"
+  "eventService.preStopSeconds=600|/eventService/preStopSeconds"
 )
 
 check_bad_values_refused() {
@@ -307,26 +316,28 @@ check_examples() {
   [[ "$(kubectl -n "$NAMESPACE" get ticketevents -o name | wc -l)" -eq "$(ls "$CHART"/examples/*.yaml | wc -l)" ]]
 }
 
-# Prints the operator's arguments exactly as the chart renders them for its Deployment, one a line.
-rendered_operator_args() {
-  "$PYTHON" - "$WORK/rendered-default.yaml" "$RELEASE-operator" <<'PY'
+# Prints the arguments of the first container of the $2 named $3 exactly as the chart renders it in file $1, one a
+# line.
+rendered_args() {
+  "$PYTHON" - "$@" <<'PY'
 import sys, yaml
-for doc in yaml.safe_load_all(open(sys.argv[1])):
-    if doc and doc["kind"] == "Deployment" and doc["metadata"]["name"] == sys.argv[2]:
+path, kind, name = sys.argv[1:]
+for doc in yaml.safe_load_all(open(path)):
+    if doc and doc["kind"] == kind and doc["metadata"]["name"] == name:
         for arg in doc["spec"]["template"]["spec"]["containers"][0]["args"]:
             print(arg)
 PY
 }
 
-# A kubeconfig that authenticates as the chart's operator ServiceAccount, through a TokenRequest.
-write_operator_kubeconfig() {
-  local server ca token
+# Writes to $2 a kubeconfig that authenticates as the release's ServiceAccount $1, through a TokenRequest.
+write_kubeconfig_for() {
+  local account="$1" path="$2" server ca token
   server="$(kubectl config view --raw -o jsonpath='{.clusters[0].cluster.server}')"
   ca="$(kubectl config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority}')"
-  token="$(kubectl -n "$NAMESPACE" create token "$RELEASE-operator" --duration=1h)"
+  token="$(kubectl -n "$NAMESPACE" create token "$account" --duration=1h)"
   (
     umask 077
-    cat >"$WORK/operator-kubeconfig" <<KUBECONFIG
+    cat >"$path" <<KUBECONFIG
 apiVersion: v1
 kind: Config
 clusters:
@@ -335,26 +346,28 @@ clusters:
     server: $server
     certificate-authority: $ca
 users:
-- name: operator
+- name: $account
   user:
     token: $token
 contexts:
-- name: operator
+- name: $account
   context:
     cluster: test
-    user: operator
+    user: $account
     namespace: $NAMESPACE
-current-context: operator
+current-context: $account
 KUBECONFIG
   )
-  KUBECONFIG="$WORK/operator-kubeconfig" "$KUBECTL" auth whoami -o jsonpath='{.status.userInfo.username}' \
-    | grep -qx "system:serviceaccount:$NAMESPACE:$RELEASE-operator"
+  KUBECONFIG="$path" "$KUBECTL" auth whoami -o jsonpath='{.status.userInfo.username}' \
+    | grep -qx "system:serviceaccount:$NAMESPACE:$account"
 }
 
 # Starts the real service on a free loopback port with the chart's admin token and JWT key and its embedded
 # database; writes its URL to $WORK/service-url. It gets SIGTERM when the calling check's shell exits.
 start_local_service() {
   local line deadline=$((SECONDS + WAIT_SECONDS))
+  # A service of an earlier check wrote the same file; its address must not be read for this one's.
+  rm -f "$WORK/service.out"
   kubectl -n "$NAMESPACE" get secret "$RELEASE-admin" -o jsonpath='{.data.admin-token}' | base64 -d \
     >"$WORK/admin-token"
   TICKETING_JWT_SECRET="$(kubectl -n "$NAMESPACE" get secret "$RELEASE-config" \
@@ -369,12 +382,13 @@ start_local_service() {
   echo "${line#listening on }" >"$WORK/service-url"
 }
 
-# Succeeds once the operator has finished a reconcile of TicketEvent $1: every kind of child it builds exists and is
-# owned by the event, and the event's status reports a phase for its current generation.
+# Succeeds once the operator has finished a reconcile of TicketEvent $1 (in namespace $2, the release's by
+# default): every kind of child it builds exists and is owned by the event, and the event's status reports a phase
+# for its current generation.
 event_reconciled() {
-  local kinds="configmaps,deployments,services,horizontalpodautoscalers,poddisruptionbudgets,ingresses"
-  kubectl -n "$NAMESPACE" get "$kinds" -o json >"$WORK/children.json"
-  kubectl -n "$NAMESPACE" get ticketevent "$1" -o json >"$WORK/event.json"
+  local namespace="${2:-$NAMESPACE}" kinds="configmaps,deployments,services,horizontalpodautoscalers,poddisruptionbudgets,ingresses"
+  kubectl -n "$namespace" get "$kinds" -o json >"$WORK/children.json"
+  kubectl -n "$namespace" get ticketevent "$1" -o json >"$WORK/event.json"
   "$PYTHON" - "$1" "$WORK/children.json" "$WORK/event.json" <<'PY'
 import json, sys
 name, children, event = sys.argv[1], json.load(open(sys.argv[2]))["items"], json.load(open(sys.argv[3]))
@@ -390,14 +404,16 @@ sys.exit(0 if done else 1)
 PY
 }
 
-check_operator_with_chart_rbac() {
-  local api_url metrics_port arg args=()
-  write_operator_kubeconfig
+# Starts the real service and the real operator locally, the operator as the release's ServiceAccount and with the
+# arguments the chart renders in file $1 for its Deployment, the in-cluster addresses and paths replaced by local
+# ones. Both get SIGTERM when the calling check's shell exits.
+start_local_operator() {
+  local rendering="$1" api_url metrics_port arg args=()
+  write_kubeconfig_for "$RELEASE-operator" "$WORK/operator-kubeconfig"
   start_local_service
   api_url="$(cat "$WORK/service-url")"
   metrics_port="$(comm -23 <(seq 20000 32000 | sort) <(ss -Htln | awk '{n=split($4,a,":"); print a[n]}' | sort -u) \
     | shuf -n1)"
-  # The chart's own arguments, with the in-cluster addresses and paths replaced by local ones.
   while IFS= read -r arg; do
     case "$arg" in
       --api-url=*) args+=("--api-url=$api_url") ;;
@@ -405,27 +421,69 @@ check_operator_with_chart_rbac() {
       --metrics-bind=*) args+=("--metrics-bind=127.0.0.1:$metrics_port") ;;
       *) args+=("$arg") ;;
     esac
-  done < <(rendered_operator_args)
+  done < <(rendered_args "$rendering" Deployment "$RELEASE-operator")
   echo "running: ticketing-operator ${args[*]}"
   KUBECONFIG="$WORK/operator-kubeconfig" POD_NAME=test-helm-operator POD_NAMESPACE="$NAMESPACE" \
-    setpriv --pdeathsig TERM -- "$OPERATOR_BIN" "${args[@]}" >"$WORK/logs/operator.log" 2>&1 </dev/null &
+    setpriv --pdeathsig TERM -- "$OPERATOR_BIN" "${args[@]}" >>"$WORK/logs/operator.log" 2>&1 </dev/null &
   echo $! >"$WORK/pids/operator"
-  if ! poll "the operator to reconcile $PROBE_EVENT" event_reconciled "$PROBE_EVENT"; then
-    event_reconciled "$PROBE_EVENT" || true
+}
+
+# Waits until the local operator has reconciled TicketEvent $1 in namespace $2, showing its log otherwise.
+wait_reconciled() {
+  if ! poll "the operator to reconcile $1 in ${2:-$NAMESPACE}" event_reconciled "$@"; then
+    event_reconciled "$@" || true
     tail -n 40 "$WORK/logs/operator.log"
     return 1
   fi
-  event_reconciled "$PROBE_EVENT"
+  event_reconciled "$@"
+}
+
+# Stops the local operator and service.
+stop_local_operator() {
+  local pid
   if grep -i forbidden "$WORK/logs/operator.log"; then
     echo "the operator was refused something by the API server"
     return 1
   fi
-  local pid
   for pid in "$(cat "$WORK/pids/operator")" "$(cat "$WORK/pids/service")"; do
     kill -TERM "$pid"
     wait "$pid" || true
   done
   rm -f "$WORK/pids/operator" "$WORK/pids/service"
+}
+
+# Whether the release's operator ServiceAccount may do $1 (a verb and a resource, then kubectl flags).
+operator_can() {
+  kubectl auth can-i "$@" --as="system:serviceaccount:$NAMESPACE:$RELEASE-operator"
+}
+
+# Succeeds once TicketEvent $1 reports a name conflict naming $2.
+name_conflict_reported() {
+  kubectl -n "$NAMESPACE" get ticketevent "$1" \
+    -o jsonpath='{.status.conditions[?(@.type=="Degraded")].reason} {.status.conditions[?(@.type=="Degraded")].message}' \
+    | tee /dev/stderr | grep -q "^NameConflict .*$2"
+}
+
+# The one-namespace mode (the default): the operator reconciles with the chart's Role, can do nothing outside the
+# release namespace, and leaves the chart's own API Service alone when a TicketEvent is named like it.
+check_operator_with_chart_rbac() {
+  start_local_operator "$WORK/rendered-default.yaml"
+  wait_reconciled "$PROBE_EVENT"
+  [[ "$(operator_can list ticketevents.ticketing.dev -n "$NAMESPACE")" == yes ]]
+  [[ "$(operator_can list ticketevents.ticketing.dev --all-namespaces)" == no ]] \
+    || { echo "the one-namespace mode grants TicketEvents in every namespace"; return 1; }
+  [[ "$(operator_can patch services -n default)" == no ]] \
+    || { echo "the one-namespace mode grants Services outside the release namespace"; return 1; }
+  local service="$RELEASE-api" before
+  before="$(kubectl -n "$NAMESPACE" get service "$service" -o jsonpath='{.metadata.uid} {.metadata.resourceVersion}')"
+  sed "s/name: $PROBE_EVENT/name: $service/" "$CHART/examples/ticketevent-basic.yaml" | kubectl -n "$NAMESPACE" apply -f -
+  poll "a name conflict with the chart's Service" name_conflict_reported "$service" "Service $NAMESPACE/$service"
+  kubectl -n "$NAMESPACE" delete ticketevent "$service" --wait --timeout=60s
+  [[ "$(kubectl -n "$NAMESPACE" get service "$service" -o jsonpath='{.metadata.uid} {.metadata.resourceVersion}')" == "$before" ]] \
+    || { echo "the chart's Service $service was changed or replaced"; return 1; }
+  [[ -z "$(kubectl -n "$NAMESPACE" get service "$service" -o jsonpath='{.metadata.ownerReferences}')" ]] \
+    || { echo "the chart's Service $service got an owner"; return 1; }
+  stop_local_operator
 }
 
 # An upgrade keeps the generated admin token and JWT key (the templates look the live Secrets up), so it neither
@@ -442,6 +500,56 @@ check_upgrade_keeps_generated_secrets() {
   [[ "$("$HELM" status "$RELEASE" --namespace "$NAMESPACE" -o json | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["version"])')" == 2 ]]
   after="$(secrets)"
   [[ -n "$before" && "$before" == "$after" ]] || { echo "the upgrade changed the generated secrets"; return 1; }
+}
+
+# The cluster mode, installed again over the kept CRD and TicketEvents: the operator, with the chart's ClusterRole,
+# takes the kept events back and reconciles one in another namespace (which has the configuration Secret it needs).
+check_cluster_mode_reconciles_every_namespace() {
+  "$HELM" install "$RELEASE" "$CHART" --namespace "$NAMESPACE" "${CLUSTER_MODE[@]}" --wait --timeout "${WAIT_SECONDS}s"
+  "$HELM" template "$RELEASE" "$CHART" --namespace "$NAMESPACE" "${CLUSTER_MODE[@]}" >"$WORK/rendered-cluster-mode.yaml"
+  kubectl get clusterrolebinding "$RELEASE-operator" >/dev/null
+  kubectl create namespace "$TENANT_NAMESPACE"
+  kubectl -n "$NAMESPACE" get secret "$RELEASE-config" -o json | "$PYTHON" -c '
+import json, sys
+secret = json.load(sys.stdin)
+secret["metadata"] = {"name": secret["metadata"]["name"]}
+print(json.dumps(secret))' | kubectl -n "$TENANT_NAMESPACE" apply -f -
+  kubectl -n "$TENANT_NAMESPACE" apply -f "$CHART/examples/ticketevent-basic.yaml"
+  start_local_operator "$WORK/rendered-cluster-mode.yaml"
+  wait_reconciled "$PROBE_EVENT" "$TENANT_NAMESPACE"
+  wait_reconciled "$PROBE_EVENT" "$NAMESPACE"
+  [[ "$(operator_can list ticketevents.ticketing.dev --all-namespaces)" == yes ]]
+  stop_local_operator
+}
+
+# Succeeds once the TicketEvent CRD is gone.
+crd_gone() {
+  ! kubectl get crd ticketevents.ticketing.dev
+}
+
+# With crds.keep=false: the pre-delete hook's command, run as the hook's ServiceAccount while the operator runs,
+# deletes every TicketEvent in every namespace after the operator closed their sales; `helm uninstall` then removes
+# the CRD, which no finalizer holds back. (kwok would only mark the hook's pod complete, so its command runs here.)
+check_uninstall_hook_deletes_events_first() {
+  local args=()
+  start_local_operator "$WORK/rendered-cluster-mode.yaml"
+  wait_reconciled "$PROBE_EVENT" "$TENANT_NAMESPACE"
+  write_kubeconfig_for "$RELEASE-uninstall" "$WORK/uninstall-kubeconfig"
+  mapfile -t args < <(rendered_args "$WORK/rendered-cluster-mode.yaml" Job "$RELEASE-uninstall")
+  [[ "${args[0]:-}" == delete-events ]] || { echo "no pre-delete hook rendered: ${args[*]}"; return 1; }
+  echo "running: ticketing-operator ${args[*]}"
+  KUBECONFIG="$WORK/uninstall-kubeconfig" "$OPERATOR_BIN" "${args[@]}"
+  [[ -z "$(kubectl get ticketevents --all-namespaces -o name)" ]]
+  curl -fsS -H "Authorization: Bearer $(cat "$WORK/admin-token")" "$(cat "$WORK/service-url")/api/events" \
+    | "$PYTHON" -c '
+import json, sys
+events = json.load(sys.stdin)["data"]
+open_sales = [e["eventName"] for e in events if e["status"] != "CLOSED"]
+print(f"{len(events)} events in the service, still open: {open_sales}")
+sys.exit(1 if open_sales or not events else 0)'
+  stop_local_operator
+  "$HELM" uninstall "$RELEASE" --namespace "$NAMESPACE" --wait --timeout "${WAIT_SECONDS}s"
+  poll "the CRD to be deleted" crd_gone
 }
 
 check_uninstall_keeps_events() {
@@ -466,6 +574,9 @@ check examples-applied check_examples
 check operator-with-chart-rbac check_operator_with_chart_rbac
 check upgrade-keeps-generated-secrets check_upgrade_keeps_generated_secrets
 check uninstall-keeps-events check_uninstall_keeps_events
+CLUSTER_MODE=(--set operator.scope=cluster --set crds.keep=false)
+check cluster-mode-reconciles-every-namespace check_cluster_mode_reconciles_every_namespace
+check uninstall-hook-deletes-events-first check_uninstall_hook_deletes_events_first
 
 echo "helm checks: $PASSED passed, $FAILED failed"
 (( FAILED == 0 ))

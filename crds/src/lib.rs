@@ -18,4 +18,7 @@ pub mod ticket_event;
 
 pub use manifest::crd_yaml;
 pub use status::{Phase, Seats, TicketEventStatus};
-pub use ticket_event::{HpaSpec, SaleWindow, ScalingSpec, ServiceTemplate, TicketEvent, TicketEventSpec};
+pub use ticket_event::{
+    HpaSpec, SaleWindow, ScalingSpec, ServiceTemplate, TicketEvent, TicketEventSpec, MAX_CAPACITY, MAX_HOLD_SECONDS,
+    MAX_NAME_LENGTH, MAX_PER_ORDER,
+};

@@ -1,6 +1,7 @@
 //! The `TicketEvent` status: what the operator observed, in the Kubernetes conventions (a phase, counts,
 //! `observedGeneration` and conditions), with no field that changes unless the world did.
 
+use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,14 @@ pub struct TicketEventStatus {
     /// The event's id in the reservation service's database.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<i64>,
+    /// When the sale opened. Set once the sale window opens and never cleared or changed afterwards (a CRD rule
+    /// keeps it), so that the rules freezing the opening and bounding the capacity hold whatever the phase becomes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sale_opened_at: Option<DateTime<Utc>>,
+    /// When the sale closed (the end of its window, or the moment the operator saw it closed early); the service
+    /// scales to zero `scaling.closedGracePeriodMinutes` later. Cleared when a spec change reopens the sale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sale_closed_at: Option<DateTime<Utc>>,
     /// Seats as the reservation service counts them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seats: Option<Seats>,

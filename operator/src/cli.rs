@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-use crate::config::{IngressConfig, OperatorConfig, ServiceDefaults};
+use crate::config::{IngressConfig, OperatorConfig, PodSettings, ServiceDefaults, ZoneSpread};
 use crate::error::Error;
 use crate::leader::LeaseSettings;
 use crate::service_api::AdminToken;
@@ -37,6 +37,20 @@ pub enum Command {
     Crd,
     /// Prints the ClusterRole and the (lease) Role the operator needs, as YAML.
     Rbac,
+    /// Deletes every TicketEvent in scope and waits until they are gone, their sales closed and their finalizers
+    /// removed by the running operator (the chart's pre-delete hook, before the CRD goes).
+    DeleteEvents(DeleteEventsArgs),
+}
+
+/// The flags of `delete-events`.
+#[derive(Args, Debug, Clone)]
+pub struct DeleteEventsArgs {
+    /// Delete the TicketEvents of this namespace only (every namespace when unset).
+    #[arg(long, env = "TICKETING_WATCH_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// How long to wait for the TicketEvents to be gone before failing.
+    #[arg(long, default_value_t = 300)]
+    pub timeout_seconds: u64,
 }
 
 /// The flags of `run`.
@@ -69,7 +83,20 @@ pub struct RunArgs {
     /// Memory limit of a service pod, for events that give no resources.
     #[arg(long, env = "TICKETING_SERVICE_MEMORY_LIMIT", default_value = "512Mi")]
     pub service_memory_limit: String,
-    /// Each event gets an Ingress host `<name>.<base domain>`; no Ingress when unset or empty.
+    /// User, group and filesystem group of the service pods (the service image's own user by default).
+    #[arg(long, env = "TICKETING_SERVICE_RUN_AS_USER", default_value_t = 65532, value_parser = clap::value_parser!(i64).range(1..))]
+    pub service_run_as_user: i64,
+    /// Comma-separated Secrets with registry credentials for the service image.
+    #[arg(long, env = "TICKETING_SERVICE_IMAGE_PULL_SECRETS", value_delimiter = ',')]
+    pub service_image_pull_secrets: Vec<String>,
+    /// How the pods of an event spread over zones (`topology.kubernetes.io/zone`).
+    #[arg(long, env = "TICKETING_SERVICE_ZONE_SPREAD", value_enum, default_value = "preferred")]
+    pub service_zone_spread: ZoneSpread,
+    /// Seconds a terminating service pod keeps serving before it is told to stop (preStop), so that its Service
+    /// and Ingress have stopped sending it requests; 0 for none.
+    #[arg(long, env = "TICKETING_SERVICE_PRE_STOP_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(i64).range(0..=120))]
+    pub service_pre_stop_seconds: i64,
+    /// Each event gets an Ingress host `<name>.<namespace>.<base domain>`; no Ingress when unset or empty.
     #[arg(long, env = "TICKETING_BASE_DOMAIN")]
     pub base_domain: Option<String>,
     /// IngressClass of the event Ingresses (the cluster default when unset).
@@ -137,6 +164,17 @@ impl RunArgs {
                 },
                 env_secret: self.service_secret.clone(),
                 env_config_map: self.service_config_map.clone().filter(|name| !name.is_empty()),
+                pods: PodSettings {
+                    run_as_user: self.service_run_as_user,
+                    image_pull_secrets: self
+                        .service_image_pull_secrets
+                        .iter()
+                        .map(|name| name.trim().to_string())
+                        .filter(|name| !name.is_empty())
+                        .collect(),
+                    zone_spread: self.service_zone_spread,
+                    pre_stop_seconds: self.service_pre_stop_seconds,
+                },
             },
             ingress: self.base_domain.clone().filter(|domain| !domain.is_empty()).map(|base_domain| IngressConfig {
                 base_domain,

@@ -29,12 +29,42 @@ pub struct ServiceDefaults {
     pub env_secret: String,
     /// Optional ConfigMap with further shared environment for every service pod.
     pub env_config_map: Option<String>,
+    /// How the pods are hardened and spread (see the children's hardening module).
+    pub pods: PodSettings,
+}
+
+/// The operator-wide settings of every event's pods beyond the container: the identity they run as, where their
+/// images come from, how they spread and how they stop.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PodSettings {
+    /// The user, group and filesystem group of the pods (the service image's own user by default).
+    pub run_as_user: i64,
+    /// Secrets with registry credentials for the service image.
+    pub image_pull_secrets: Vec<String>,
+    /// How the pods of an event spread over zones.
+    pub zone_spread: ZoneSpread,
+    /// How long a terminating pod keeps serving before it is told to stop, so that the Service and the Ingress
+    /// have removed it first; 0 for no delay.
+    pub pre_stop_seconds: i64,
+}
+
+/// How the pods of an event spread over availability zones (`topology.kubernetes.io/zone`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ZoneSpread {
+    /// No spreading constraint.
+    Off,
+    /// Spread evenly when the scheduler can (`ScheduleAnyway`): a lost zone leaves pods elsewhere, and a pod is never
+    /// left pending for want of a zone.
+    Preferred,
+    /// Never place more than one pod above the even spread in a zone (`DoNotSchedule`); nodes without a zone label
+    /// are not used.
+    Required,
 }
 
 /// How an event's service is exposed through an Ingress.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IngressConfig {
-    /// Each event gets the host `<name>.<base_domain>`.
+    /// Each event gets the host `<name>.<namespace>.<base_domain>`.
     pub base_domain: String,
     /// The IngressClass to use; the cluster default when `None`.
     pub class_name: Option<String>,

@@ -97,13 +97,16 @@ impl TriggerBackoff for WatchBackoff {
 
 /// Runs the controller until `stop` fires, then lets running reconciles finish. `reconcile_all` makes every event
 /// reconcile again (tests use it after moving the clock). `health.synced` becomes true once the first watch
-/// listed every TicketEvent.
+/// listed every TicketEvent. Each run starts from an empty ledger and prune memo: whatever happened while this
+/// instance did not lead (a child deleted meanwhile), its watches will tell only what exists now.
 pub async fn run_controller(
     ctx: Arc<Context>,
     reconcile_all: impl Stream<Item = ()> + Send + 'static,
     stop: oneshot::Receiver<()>,
     health: Arc<Health>,
 ) {
+    ctx.ledger.clear();
+    ctx.pruned.clear();
     let namespace = ctx.config.watch_namespace.as_deref();
     let owned = watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
     // Each watch passes on only the changes a reconcile acts on (see the triggers module).

@@ -9,12 +9,16 @@ pub enum Error {
     /// An API server call of the named stage failed.
     #[error("{stage}: {source}")]
     Kube {
-        /// The pipeline stage: `apply`, `prune`, `status` or `finalizer`.
+        /// The pipeline stage: `apply`, `prune`, `status` or `finalizer`, or `delete-events`.
         stage: &'static str,
         /// The API server's error.
         #[source]
         source: kube::Error,
     },
+    /// An object named like one of the event's children exists and is not controlled by the event; the message
+    /// names each one. Nothing is applied until it goes.
+    #[error("{0}")]
+    NameConflict(String),
     /// The reservation service's admin API failed (it is unreachable, or refused the event).
     #[error("ensure event in database: {0}")]
     ServiceApi(#[from] ApiError),
@@ -24,6 +28,9 @@ pub enum Error {
     /// Leader election could not start or end cleanly.
     #[error("leader election: {0}")]
     Lease(#[from] kube_lease_manager::LeaseManagerError),
+    /// The TicketEvents of an uninstall were not gone in time.
+    #[error("delete-events: {0}")]
+    Uninstall(String),
     /// Start-up failed: configuration, client or listener.
     #[error("start-up: {0}")]
     Startup(String),
@@ -34,6 +41,7 @@ impl Error {
     pub fn metric_label(&self) -> &'static str {
         match self {
             Error::Kube { stage, .. } => stage,
+            Error::NameConflict(_) => "name_conflict",
             Error::ServiceApi(_) => "service_api",
             Error::Finalizer(inner) => match inner.as_ref() {
                 kube::runtime::finalizer::Error::ApplyFailed(e) | kube::runtime::finalizer::Error::CleanupFailed(e) => {
@@ -42,6 +50,7 @@ impl Error {
                 _ => "finalizer",
             },
             Error::Lease(_) => "lease",
+            Error::Uninstall(_) => "uninstall",
             Error::Startup(_) => "startup",
         }
     }

@@ -1,5 +1,5 @@
 //! What this process last applied to each child and what its watches last saw of it, so that a reconcile skips the
-//! server-side apply of a child nobody has changed since.
+//! server-side apply of a child nobody has changed since, and knows which event controls a child it has seen.
 //!
 //! Every reconcile used to apply all six children again, and most reconciles come after a change that leaves the
 //! built children as they were (the Deployment's pods becoming ready, a periodic seat refresh); each apply is a
@@ -12,7 +12,12 @@
 //! Anybody else's change (an edit, a deletion) reaches the watch, breaks the second condition and makes the next
 //! reconcile apply again; the watch's change also triggers that reconcile (see the triggers module). Until the watch
 //! has delivered this process's own write, the versions differ and the child is applied again, which changes
-//! nothing. A new process (a restart, another leader) starts empty and applies everything once.
+//! nothing.
+//!
+//! A watch that lists again (after a `410 Gone`, or a new watch) delivers every object that still exists and no
+//! deletion for those that went meanwhile: the ledger marks the kind's entries unseen when the list starts and drops
+//! those the list did not deliver once it is done. A new process starts empty and applies everything once, and so
+//! does an instance that gains the Lease ([`ChildLedger::clear`]): while it stood by, nothing kept its ledger true.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -47,8 +52,10 @@ impl ChildKey {
 struct Entry {
     /// The hash of the object this process last applied, and the version the apply returned.
     applied: Option<(u64, u64)>,
-    /// The version the watch delivered last.
-    seen: Option<u64>,
+    /// The version the watch delivered last, and the uid of the object's controller then.
+    seen: Option<(u64, Option<String>)>,
+    /// Whether the list of a watch that is listing again has delivered the child yet.
+    relisted: bool,
 }
 
 /// The ledger of one process.
@@ -64,10 +71,17 @@ impl ChildLedger {
     /// Whether `desired` is what this process last applied and the watch has seen nothing newer than that apply.
     pub fn is_current<K: Resource<DynamicType = ()> + Serialize>(&self, desired: &K) -> bool {
         let entries = lock(&self.entries);
-        entries.get(&ChildKey::of(desired)).is_some_and(|entry| match entry.applied {
-            Some((hash, version)) => hash == hash_json(desired) && entry.seen == Some(version),
-            None => false,
+        entries.get(&ChildKey::of(desired)).is_some_and(|entry| match (&entry.applied, &entry.seen) {
+            (Some((hash, version)), Some((seen, _))) => *hash == hash_json(desired) && seen == version,
+            _ => false,
         })
+    }
+
+    /// The uid of the controller of the object named like `desired` when the watch last delivered it: `None` when
+    /// the watch has not delivered it (or delivered its deletion), `Some(None)` when it had no controller.
+    pub fn controller<K: Resource<DynamicType = ()>>(&self, desired: &K) -> Option<Option<String>> {
+        let entries = lock(&self.entries);
+        entries.get(&ChildKey::of(desired)).and_then(|entry| entry.seen.as_ref()).map(|(_, uid)| uid.clone())
     }
 
     /// Notes that `desired` was applied and the API server answered `returned`.
@@ -78,14 +92,22 @@ impl ChildLedger {
 
     /// Takes in one event of a child's watch.
     pub fn observe<K: Resource<DynamicType = ()>>(&self, event: &Event<K>) {
+        let mut entries = lock(&self.entries);
         match event {
             Event::Apply(object) | Event::InitApply(object) => {
-                lock(&self.entries).entry(ChildKey::of(object)).or_default().seen = Some(version(object));
+                let entry = entries.entry(ChildKey::of(object)).or_default();
+                entry.seen = Some((version(object), controller_uid(object)));
+                entry.relisted = true;
             }
             Event::Delete(object) => {
-                lock(&self.entries).remove(&ChildKey::of(object));
+                entries.remove(&ChildKey::of(object));
             }
-            Event::Init | Event::InitDone => {}
+            Event::Init => {
+                for entry in entries.iter_mut().filter(|(key, _)| key.kind == K::kind(&())).map(|(_, entry)| entry) {
+                    entry.relisted = false;
+                }
+            }
+            Event::InitDone => entries.retain(|key, entry| key.kind != K::kind(&()) || entry.relisted),
         }
     }
 
@@ -102,13 +124,24 @@ impl ChildLedger {
             Event::Delete(deployment) => {
                 statuses.remove(&ChildKey::of(deployment));
             }
-            Event::Init | Event::InitDone => {}
+            Event::Init => {}
+            Event::InitDone => {
+                let entries = lock(&self.entries);
+                statuses.retain(|key, _| entries.contains_key(key));
+            }
         }
     }
 
     /// The newest status the watch delivered for `deployment`.
     pub fn deployment_status(&self, deployment: &Deployment) -> Option<DeploymentStatus> {
         lock(&self.deployment_status).get(&ChildKey::of(deployment)).cloned()
+    }
+
+    /// Forgets everything, as for a new process: an instance that gains the Lease cannot know what changed while
+    /// it stood by.
+    pub fn clear(&self) {
+        lock(&self.entries).clear();
+        lock(&self.deployment_status).clear();
     }
 }
 
@@ -123,6 +156,11 @@ pub fn version<K: Resource>(object: &K) -> u64 {
     let mut hasher = DefaultHasher::new();
     (spec, &meta.labels, &meta.annotations, meta.deletion_timestamp.is_some()).hash(&mut hasher);
     hasher.finish()
+}
+
+/// The uid of the object's controller (the owner reference with `controller: true`), if it has one.
+pub fn controller_uid<K: Resource>(object: &K) -> Option<String> {
+    object.meta().owner_references.iter().flatten().find(|o| o.controller == Some(true)).map(|o| o.uid.clone())
 }
 
 fn hash_json<K: Serialize>(object: &K) -> u64 {
@@ -194,5 +232,60 @@ mod tests {
         assert_eq!(ledger.deployment_status(&deployment).and_then(|s| s.ready_replicas), Some(2));
         ledger.observe_deployment(&Event::Delete(deployment.clone()));
         assert_eq!(ledger.deployment_status(&deployment), None);
+    }
+
+    #[test]
+    fn a_list_again_drops_the_children_it_no_longer_delivers_and_only_of_its_kind() {
+        let ledger = ChildLedger::default();
+        let desired = config_map("a", "");
+        let mut other = config_map("a", "5");
+        other.metadata.name = Some("other".into());
+        let deployment = Deployment {
+            metadata: ObjectMeta {
+                name: Some("final".into()),
+                namespace: Some("concerts".into()),
+                generation: Some(1),
+                ..ObjectMeta::default()
+            },
+            status: Some(DeploymentStatus { ready_replicas: Some(1), ..DeploymentStatus::default() }),
+            ..Deployment::default()
+        };
+        ledger.applied(&desired, &config_map("a", "5"));
+        ledger.observe(&Event::Apply(config_map("a", "5")));
+        ledger.observe(&Event::Apply(other.clone()));
+        ledger.observe_deployment(&Event::Apply(deployment.clone()));
+        assert!(ledger.is_current(&desired));
+
+        // The ConfigMap was deleted while the watch was away: the new list has only the other one.
+        ledger.observe::<ConfigMap>(&Event::Init);
+        assert!(ledger.is_current(&desired), "nothing is dropped before the list is complete");
+        ledger.observe(&Event::InitApply(other.clone()));
+        ledger.observe::<ConfigMap>(&Event::InitDone);
+
+        assert!(!ledger.is_current(&desired), "a child missing from the new list was deleted meanwhile");
+        assert_eq!(ledger.controller(&desired), None);
+        assert!(ledger.controller(&other).is_some(), "a child the list delivered stays");
+        assert!(ledger.deployment_status(&deployment).is_some(), "another kind's list does not touch it");
+        ledger.observe_deployment(&Event::Init);
+        ledger.observe_deployment(&Event::InitDone);
+        assert_eq!(ledger.deployment_status(&deployment), None, "its status goes with it");
+    }
+
+    #[test]
+    fn the_ledger_knows_the_controller_the_watch_saw_and_forgets_everything_when_cleared() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+        let ledger = ChildLedger::default();
+        let mut owned = config_map("a", "5");
+        owned.metadata.owner_references =
+            Some(vec![OwnerReference { controller: Some(true), uid: "event-uid".into(), ..OwnerReference::default() }]);
+        assert_eq!(ledger.controller(&owned), None, "never seen");
+
+        ledger.applied(&owned, &owned);
+        ledger.observe(&Event::Apply(owned.clone()));
+        assert_eq!(ledger.controller(&owned), Some(Some("event-uid".into())));
+        ledger.clear();
+
+        assert_eq!(ledger.controller(&owned), None);
+        assert!(!ledger.is_current(&owned));
     }
 }

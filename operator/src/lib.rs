@@ -5,12 +5,14 @@
 //! - [`cli`]: the command line and its flags; [`config`]: what reconciles are told at start-up.
 //! - The reconcile pipeline ([`reconcile`]), stage by stage: [`validate`] (pure), [`service_api`] (the event in the
 //!   database), [`schedule`] and [`children`] (pure: phase, replica bounds, child objects), [`apply`] (server-side
-//!   apply and prune), [`status`] (pure status and conditions).
+//!   apply of what the event owns, and prune), [`status`] (pure status and conditions). [`ledger`] and [`triggers`]
+//!   keep the watches' view of the children that spares unneeded applies and reconciles.
 //! - Around it: [`controller`] (watches, backoff), [`leader`] (the Lease), [`http`] (probes and metrics endpoint),
 //!   [`metrics`], [`telemetry`] (logs), [`clock`] (injectable time), [`rbac`] (the printed RBAC), [`error`].
+//! - [`uninstall`]: the `delete-events` subcommand of the chart's pre-delete hook.
 //!
 //! ```text
-//!  run ─> leader (Lease) ──holder──> controller ──> reconcile: validate → ensure event → build → apply → prune → status
+//!  run ─> leader (Lease) ──holder──> controller ──> reconcile: validate → register → schedule → build → apply → prune → status
 //!     └─> http: /livez /readyz /metrics
 //! ```
 
@@ -32,6 +34,7 @@ pub mod service_api;
 pub mod status;
 pub mod telemetry;
 pub mod triggers;
+pub mod uninstall;
 pub mod validate;
 
 #[cfg(test)]

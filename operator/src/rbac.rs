@@ -6,9 +6,10 @@ use kube::api::ObjectMeta;
 
 use crate::children::MANAGER;
 
-/// Verbs on every kind of child: server-side apply (`patch`, and `create` when the object is new), the watches of
-/// the controller (`list`, `watch`) and pruning (`delete`).
-const CHILD_VERBS: [&str; 5] = ["create", "delete", "list", "patch", "watch"];
+/// Verbs on every kind of child: server-side apply (`patch`, and `create` when the object is new), the read that
+/// tells whether an object of a child's name is the event's own before it is applied (`get`), the watches of the
+/// controller (`list`, `watch`) and pruning (`delete`).
+const CHILD_VERBS: [&str; 6] = ["create", "delete", "get", "list", "patch", "watch"];
 
 /// The ClusterRole and the Role as one multi-document YAML text.
 pub fn rbac_yaml() -> String {

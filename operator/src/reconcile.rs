@@ -1,11 +1,16 @@
 //! The reconcile pipeline of one TicketEvent, in named stages:
 //!
 //! ```text
-//!  validate ─> ensure event in DB ─> build ─> apply ─> prune ─> status
-//!  (pure)      (admin API)           (pure)   (SSA of   (delete, (status subresource, Kubernetes Events)
-//!                                             changed   once per
-//!                                             children) generation)
+//!  validate ─> register ─> schedule ─> build ─> apply ─> prune ─> status
+//!  (pure)      (admin API,  (pure)      (pure)   (SSA of   (delete, (status subresource, Kubernetes Events)
+//!              may lag)                          changed   once per
+//!                                                children) generation)
 //! ```
+//! Registration keeps the event in the service's database. Once the event has an id, it may lag: while the admin API
+//! is unreachable or refuses a change, the schedule goes on from the spec, the clock and the last seats the status
+//! reported, the event is `Degraded` with the reason, and the registration is tried again at the next seat refresh
+//! (never later than the next transition of the schedule).
+//!
 //! A finalizer wraps the pipeline: on deletion the sale is closed through the admin API, and the children then go
 //! with the TicketEvent through their owner references.
 
@@ -29,8 +34,8 @@ use crate::error::Error;
 use crate::ledger::ChildLedger;
 use crate::metrics::Metrics;
 use crate::schedule::{decide, SaleState};
-use crate::service_api::{EventBody, EventRecord, ServiceApi};
-use crate::status::{desired_status, Observed, Problem};
+use crate::service_api::{ApiError, EventBody, EventRecord, ServiceApi};
+use crate::status::{desired_status, Observed, Problem, SaleTimes};
 use crate::validate::validate;
 
 /// The finalizer that closes the sale before a TicketEvent goes.
@@ -79,41 +84,54 @@ pub async fn reconcile(event: Arc<TicketEvent>, ctx: Arc<Context>) -> Result<Act
 /// The stages, in order.
 async fn run_pipeline(event: &TicketEvent, ctx: &Context) -> Result<Action, Error> {
     let now = ctx.clock.now();
+    let previous = event.status.clone().unwrap_or_default();
 
     // Validate: a spec that cannot be acted on fails the event until the spec changes.
-    let valid = match validate(&event.spec, &ctx.config) {
+    let valid = match validate(event, &ctx.config) {
         Ok(valid) => valid,
         Err(invalid) => return fail_until_changed(event, ctx, invalid.0, now).await,
     };
 
-    // Ensure the event in the database, and read its seats back.
-    let record = match ensure_event(event, ctx).await {
-        Ok(record) => record,
-        Err(e) if e.is_invalid_input() => return fail_until_changed(event, ctx, e.to_string(), now).await,
-        Err(e) => return degrade(event, ctx, "ServiceApiUnavailable", e.into(), now).await,
+    // Register the event in the database, and read its seats back. Without an id yet, nothing can be built.
+    let (record, lag) = match ensure_event(event, ctx).await {
+        Ok(record) => (Some(record), None),
+        Err(e) if previous.event_id.is_some() => (None, Some(registration_problem(ctx, e))),
+        Err(e) if e.is_refusal() => return fail_until_changed(event, ctx, e.to_string(), now).await,
+        Err(e) => return degrade(event, ctx, UNAVAILABLE, None, e.into(), now).await,
     };
-    let sale = SaleState {
-        sold_out: record.available_seats == 0 || record.status == "SOLD_OUT",
-        closed: record.status == "CLOSED",
+    let event_id = record.as_ref().map(|r| r.id).or(previous.event_id).expect("an id from the record or the status");
+
+    // Schedule, from the spec and the clock, and the service's word on the sale (its last one while it lags).
+    let sale = match &record {
+        Some(record) => SaleState {
+            sold_out: record.available_seats == 0 || record.status == "SOLD_OUT",
+            closed: record.status == "CLOSED",
+            closed_since: previous.sale_closed_at,
+        },
+        None => SaleState {
+            sold_out: previous.seats.is_some_and(|s| s.available == 0),
+            closed: previous.phase == Some(Phase::Closed),
+            closed_since: previous.sale_closed_at,
+        },
     };
     let decision = decide(&event.spec, sale, now);
 
     // Build, purely.
-    let children =
-        build(&BuildInput { event, valid: &valid, config: &ctx.config, event_id: record.id, decision: &decision });
+    let children = build(&BuildInput { event, valid: &valid, config: &ctx.config, event_id, decision: &decision });
 
     // Apply and prune.
-    let deployment_status = match apply_all(&ctx.client, &ctx.ledger, &children).await {
+    let deployment_status = match apply_all(&ctx.client, &ctx.ledger, event, &children).await {
         Ok(status) => status,
-        Err(e) => return degrade(event, ctx, "ApplyFailed", e, now).await,
+        Err(e @ Error::NameConflict(_)) => return degrade(event, ctx, "NameConflict", Some(event_id), e, now).await,
+        Err(e) => return degrade(event, ctx, "ApplyFailed", Some(event_id), e, now).await,
     };
-    let pruned = if ctx.pruned.is_due(event) {
+    let pruned = if ctx.pruned.is_due(event, &children) {
         match prune(&ctx.client, event, &children).await {
             Ok(pruned) => {
-                ctx.pruned.record(event);
+                ctx.pruned.record(event, &children);
                 pruned
             }
-            Err(e) => return degrade(event, ctx, "PruneFailed", e, now).await,
+            Err(e) => return degrade(event, ctx, "PruneFailed", Some(event_id), e, now).await,
         }
     } else {
         Vec::new()
@@ -125,19 +143,36 @@ async fn run_pipeline(event: &TicketEvent, ctx: &Context) -> Result<Action, Erro
     // Status.
     let observed = Observed {
         phase: Some(decision.phase),
-        event_id: Some(record.id),
-        seats: Some(Seats { total: record.total_seats, sold: record.sold_seats, available: record.available_seats }),
+        event_id: Some(event_id),
+        seats: record.as_ref().map(|r| Seats {
+            total: r.total_seats,
+            sold: r.sold_seats,
+            available: r.available_seats,
+        }),
         deployment: deployment_status,
         min_replicas: decision.min_replicas,
-        problem: None,
+        sale_times: Some(SaleTimes { opened_at: decision.opened_at, closed_at: decision.closed_at }),
+        problem: lag.clone(),
     };
     write_status(event, ctx, &observed, now).await?;
 
-    let refresh = match decision.phase {
-        Phase::Prewarming | Phase::OnSale => ctx.config.seat_refresh,
+    let refresh = match (decision.phase, &lag) {
+        (_, Some(problem)) if problem.reason == UNAVAILABLE => ctx.config.seat_refresh,
+        (Phase::Prewarming | Phase::OnSale, _) => ctx.config.seat_refresh,
         _ => IDLE_REQUEUE,
     };
     Ok(Action::requeue(until(decision.next_transition, now).map_or(refresh, |next| next.min(refresh))))
+}
+
+/// The reason of a registration that lags because the admin API cannot be reached.
+const UNAVAILABLE: &str = "ServiceApiUnavailable";
+
+/// Why the registration of an event that already has an id lags: the admin API is unreachable (tried again at the
+/// next refresh) or refused the spec (tried again when the spec changes, or at the next requeue).
+fn registration_problem(ctx: &Context, error: ApiError) -> Problem {
+    let reason = if error.is_refusal() { "ServiceRefusedSpec" } else { UNAVAILABLE };
+    ctx.metrics.failed(if error.is_refusal() { "service_refused" } else { "service_api" });
+    Problem { reason, message: format!("{error}; the schedule goes on from the spec and the last known seats") }
 }
 
 /// Creates the event in the database when the status has no id yet, otherwise brings the service's copy in line
@@ -173,18 +208,19 @@ async fn ensure_event(event: &TicketEvent, ctx: &Context) -> Result<EventRecord,
     }
 }
 
-/// Reports a transient failure as `Degraded` (keeping the phase and counts already reported: an outage does not move
-/// the sale) and returns the error, so the controller retries with backoff.
+/// Reports a failure as `Degraded` (keeping the phase and counts already reported: an outage does not move the sale,
+/// and recording the event's id when it has one) and returns the error, so the controller retries with backoff.
 async fn degrade(
     event: &TicketEvent,
     ctx: &Context,
     reason: &'static str,
+    event_id: Option<i64>,
     error: Error,
     now: DateTime<Utc>,
 ) -> Result<Action, Error> {
     let phase = event.status.as_ref().and_then(|s| s.phase).unwrap_or(Phase::Pending);
     let problem = Problem { reason, message: error.to_string() };
-    let observed = Observed { phase: Some(phase), problem: Some(problem), ..Observed::default() };
+    let observed = Observed { phase: Some(phase), event_id, problem: Some(problem), ..Observed::default() };
     write_status(event, ctx, &observed, now).await?;
     Err(error)
 }

@@ -45,9 +45,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// Whether the service refused the event itself (422), so retrying without a spec change is pointless.
-    pub fn is_invalid_input(&self) -> bool {
-        matches!(self, ApiError::Status { status, .. } if *status == StatusCode::UNPROCESSABLE_ENTITY)
+    /// Whether the service refused the event itself (422 invalid, or 409 for a capacity below the seats sold), so
+    /// retrying without a spec change is pointless.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, ApiError::Status { status, .. }
+            if *status == StatusCode::UNPROCESSABLE_ENTITY || *status == StatusCode::CONFLICT)
     }
 
     /// Whether the event does not exist (any more) in the service.
@@ -66,24 +68,28 @@ pub struct EventBody {
     sales_open_at: String,
     sales_close_at: String,
     per_user_limit: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_per_order: Option<i32>,
     hold_seconds: i32,
 }
 
 impl EventBody {
-    /// The body describing `spec`.
+    /// The body describing `spec`, with the name trimmed as the service stores it.
     pub fn from_spec(spec: &TicketEventSpec) -> Self {
         Self {
-            event_name: spec.event_name.clone(),
+            event_name: spec.event_name.trim().to_string(),
             total_seats: spec.capacity,
             event_date: timestamp(spec.event_date),
             sales_open_at: timestamp(spec.sale.opens_at),
             sales_close_at: timestamp(spec.sale.closes_at),
             per_user_limit: spec.per_user_limit,
+            max_per_order: spec.max_per_order,
             hold_seconds: spec.hold_seconds,
         }
     }
 
-    /// Whether the service's copy of the event already says what this body says.
+    /// Whether the service's copy of the event already says what this body says (an unset `maxPerOrder` is the
+    /// service's to choose).
     pub fn matches(&self, record: &EventRecord) -> bool {
         record.event_name == self.event_name
             && record.total_seats == self.total_seats
@@ -91,6 +97,7 @@ impl EventBody {
             && record.sales_open_at.as_deref() == Some(self.sales_open_at.as_str())
             && record.sales_close_at.as_deref() == Some(self.sales_close_at.as_str())
             && record.per_user_limit == self.per_user_limit
+            && self.max_per_order.is_none_or(|max| record.max_per_order == max)
             && record.hold_seconds == self.hold_seconds
     }
 }
@@ -117,6 +124,8 @@ pub struct EventRecord {
     pub sales_close_at: Option<String>,
     /// Most seats per buyer.
     pub per_user_limit: i32,
+    /// Most seats per order.
+    pub max_per_order: i32,
     /// Hold time in seconds.
     pub hold_seconds: i32,
     /// `SCHEDULED`, `ON_SALE`, `SOLD_OUT` or `CLOSED`.
@@ -222,6 +231,7 @@ mod tests {
             sales_open_at: Some(body.sales_open_at.clone()),
             sales_close_at: Some(body.sales_close_at.clone()),
             per_user_limit: body.per_user_limit,
+            max_per_order: body.max_per_order.unwrap_or(4),
             hold_seconds: body.hold_seconds,
             status: "SCHEDULED".into(),
         }
@@ -235,6 +245,26 @@ mod tests {
 
         assert!(body.matches(&record_of(&body)));
         assert!(!EventBody::from_spec(&changed).matches(&record_of(&body)));
+    }
+
+    #[test]
+    fn a_name_with_surrounding_spaces_matches_the_trimmed_copy_the_service_keeps() {
+        let mut spaced = spec();
+        spaced.event_name = "  Spring Concert ".into();
+        let stored = record_of(&EventBody::from_spec(&spec()));
+
+        assert!(EventBody::from_spec(&spaced).matches(&stored), "no update on every reconcile");
+    }
+
+    #[test]
+    fn a_max_per_order_is_sent_and_compared_only_when_the_spec_sets_it() {
+        let mut limited = spec();
+        limited.max_per_order = Some(2);
+        let stored = record_of(&EventBody::from_spec(&spec()));
+
+        assert!(serde_json::to_value(EventBody::from_spec(&spec())).unwrap().get("maxPerOrder").is_none());
+        assert_eq!(serde_json::to_value(EventBody::from_spec(&limited)).unwrap()["maxPerOrder"], 2);
+        assert!(!EventBody::from_spec(&limited).matches(&stored));
     }
 
     #[test]

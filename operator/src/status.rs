@@ -29,13 +29,25 @@ pub struct Observed {
     pub seats: Option<Seats>,
     /// The status of the event's Deployment; the previous counts stay when the pipeline stopped before applying it.
     pub deployment: Option<DeploymentStatus>,
-    /// The replica floor the schedule asks for.
+    /// The replica floor the schedule asks for (zero once the event is scaled to zero).
     pub min_replicas: i32,
+    /// When the sale opened and closed, as the schedule saw it; `None` when the pipeline stopped before the
+    /// schedule, which keeps what the status says.
+    pub sale_times: Option<SaleTimes>,
     /// Why the pipeline stopped, if it did.
     pub problem: Option<Problem>,
 }
 
-/// The status `event` should show now.
+/// When the sale opened and closed, as the schedule saw it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SaleTimes {
+    /// When the sale opened, once it has.
+    pub opened_at: Option<DateTime<Utc>>,
+    /// When the sale closed, once it has.
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// The status `event` should show now. `saleOpenedAt` never changes once set, whatever the phase becomes.
 pub fn desired_status(event: &TicketEvent, observed: &Observed, now: DateTime<Utc>) -> TicketEventStatus {
     let previous = event.status.clone().unwrap_or_default();
     let generation = event.metadata.generation;
@@ -43,7 +55,7 @@ pub fn desired_status(event: &TicketEvent, observed: &Observed, now: DateTime<Ut
         Some(d) => (d.replicas.unwrap_or(0), d.ready_replicas.unwrap_or(0), d.updated_replicas.unwrap_or(0)),
         None => (previous.replicas, previous.ready_replicas, previous.replicas),
     };
-    let floor = observed.min_replicas.max(1);
+    let floor = observed.min_replicas;
 
     let (ready_status, ready_reason, ready_message) = match &observed.problem {
         Some(problem) => (false, problem.reason, problem.message.clone()),
@@ -84,6 +96,8 @@ pub fn desired_status(event: &TicketEvent, observed: &Observed, now: DateTime<Ut
     TicketEventStatus {
         phase: observed.phase,
         event_id: observed.event_id.or(previous.event_id),
+        sale_opened_at: previous.sale_opened_at.or(observed.sale_times.and_then(|t| t.opened_at)),
+        sale_closed_at: observed.sale_times.map_or(previous.sale_closed_at, |t| t.closed_at),
         seats: observed.seats.or(previous.seats),
         replicas,
         ready_replicas: ready,
@@ -143,6 +157,7 @@ mod tests {
                 ..DeploymentStatus::default()
             }),
             min_replicas: 6,
+            sale_times: Some(SaleTimes { opened_at: Some(spec().sale.opens_at), closed_at: None }),
             problem: None,
         }
     }
@@ -205,5 +220,36 @@ mod tests {
         assert_eq!((degraded.status.as_str(), degraded.reason.as_str()), ("True", "InvalidSpec"));
         assert_eq!(find(&status, "Ready").status, "False");
         assert_eq!(status.phase, Some(Phase::Failed));
+    }
+
+    #[test]
+    fn the_opening_stays_recorded_when_a_later_reconcile_fails_the_event() {
+        let opened = spec().sale.opens_at;
+        let mut event = event();
+        event.status = Some(desired_status(&event, &observed(6), opened));
+        let failed = Observed {
+            phase: Some(Phase::Failed),
+            problem: Some(Problem { reason: "InvalidSpec", message: "refused".into() }),
+            ..Observed::default()
+        };
+
+        let status = desired_status(&event, &failed, opened + Duration::minutes(1));
+
+        assert_eq!(status.phase, Some(Phase::Failed));
+        assert_eq!(status.sale_opened_at, Some(opened), "the freeze rules read it, so it never goes");
+    }
+
+    #[test]
+    fn an_event_scaled_to_zero_is_ready_with_no_pods() {
+        let mut zero = observed(0);
+        zero.phase = Some(Phase::Closed);
+        zero.min_replicas = 0;
+        zero.deployment = Some(DeploymentStatus::default());
+
+        let status = desired_status(&event(), &zero, spec().sale.closes_at);
+
+        let ready = find(&status, "Ready");
+        assert_eq!((ready.status.as_str(), ready.message.as_str()), ("True", "0 of 0 replicas ready"));
+        assert_eq!(find(&status, "Progressing").status, "False");
     }
 }

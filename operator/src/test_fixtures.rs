@@ -14,12 +14,14 @@ pub fn spec() -> TicketEventSpec {
             closes_at: Utc.with_ymd_and_hms(2027, 3, 1, 22, 0, 0).unwrap(),
         },
         per_user_limit: 4,
+        max_per_order: None,
         hold_seconds: 300,
         service: None,
         scaling: ScalingSpec {
             baseline_replicas: 2,
             peak_replicas: 6,
             prewarm_minutes: 15,
+            closed_grace_period_minutes: 60,
             hpa: HpaSpec { min_replicas: 2, max_replicas: 12, target_cpu_utilization_percentage: 60 },
         },
         replicas: None,
@@ -28,7 +30,7 @@ pub fn spec() -> TicketEventSpec {
 
 /// The operator configuration of the unit tests, with an Ingress base domain.
 pub fn config() -> crate::config::OperatorConfig {
-    use crate::config::{IngressConfig, OperatorConfig, ServiceDefaults};
+    use crate::config::{IngressConfig, OperatorConfig, PodSettings, ServiceDefaults, ZoneSpread};
     use k8s_openapi::api::core::v1::ResourceRequirements;
     use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
     use std::collections::BTreeMap;
@@ -45,6 +47,12 @@ pub fn config() -> crate::config::OperatorConfig {
             },
             env_secret: "ticketing-service-env".into(),
             env_config_map: None,
+            pods: PodSettings {
+                run_as_user: 65532,
+                image_pull_secrets: vec!["registry-credentials".into()],
+                zone_spread: ZoneSpread::Preferred,
+                pre_stop_seconds: 5,
+            },
         },
         ingress: Some(IngressConfig {
             base_domain: "tickets.example.com".into(),

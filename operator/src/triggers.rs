@@ -6,40 +6,63 @@
 //! these made about nine reconciles per event, each a dozen API calls. A trigger stream here lets an object through
 //! only when a fingerprint of what matters changed ([`relevant`] per kind), and always on deletion, so a deleted
 //! child is rebuilt at once. Periodic requeues still reconcile every event, so nothing waits for a trigger forever.
+//!
+//! A watch that lists again (after a `410 Gone`) reports no deletion for the objects that went while it was away;
+//! once its list is complete, every object it had seen before and did not list again passes as deleted. The `410`
+//! itself does not pass: it is no failure to back off from (the watcher lists again at its next poll), and the
+//! controller's backoff, shared by every watch, would otherwise hold all seven watches for seconds per `410`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
-use futures::{future, Stream, TryStreamExt};
+use futures::{stream, Stream, StreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::runtime::watcher::{self, Event};
 use kube::Resource;
 use ticketing_crds::TicketEvent;
 
 /// The objects of `events` whose fingerprint (`fingerprint`) changed since their last sighting, and every deleted
-/// one. The first sighting of an object (including each one listed when the watch starts) always passes.
+/// one, including those a new list shows to have gone. The first sighting of an object (including each one listed
+/// when the watch starts) always passes.
 pub fn changes<K, E>(
     events: E,
     fingerprint: impl Fn(&K) -> u64 + Send + 'static,
 ) -> impl Stream<Item = Result<K, watcher::Error>> + Send
 where
-    K: Resource + Send + 'static,
+    K: Resource + Clone + Send + 'static,
     E: Stream<Item = Result<Event<K>, watcher::Error>> + Send,
 {
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    events.try_filter_map(move |event| {
-        let passed = match event {
-            Event::Apply(object) | Event::InitApply(object) => {
+    let mut seen: HashMap<String, (u64, K)> = HashMap::new();
+    let mut listed: HashSet<String> = HashSet::new();
+    events.flat_map(move |event| {
+        let passed: Vec<Result<K, watcher::Error>> = match event {
+            Err(watcher::Error::WatchError(status)) if status.code == 410 => Vec::new(),
+            Err(e) => vec![Err(e)],
+            Ok(Event::Apply(object) | Event::InitApply(object)) => {
+                let key = identity(&object);
                 let print = fingerprint(&object);
-                (seen.insert(identity(&object), print) != Some(print)).then_some(object)
+                listed.insert(key.clone());
+                let changed = seen.insert(key, (print, object.clone())).map(|(old, _)| old) != Some(print);
+                if changed {
+                    vec![Ok(object)]
+                } else {
+                    Vec::new()
+                }
             }
-            Event::Delete(object) => {
+            Ok(Event::Delete(object)) => {
                 seen.remove(&identity(&object));
-                Some(object)
+                vec![Ok(object)]
             }
-            Event::Init | Event::InitDone => None,
+            Ok(Event::Init) => {
+                listed.clear();
+                Vec::new()
+            }
+            Ok(Event::InitDone) => {
+                let gone: Vec<String> = seen.keys().filter(|key| !listed.contains(*key)).cloned().collect();
+                gone.iter().filter_map(|key| seen.remove(key)).map(|(_, object)| Ok(object)).collect()
+            }
         };
-        future::ready(Ok(passed))
+        stream::iter(passed)
     })
 }
 
@@ -167,5 +190,31 @@ mod tests {
         for changed in [respecced, finalized, deleting] {
             assert_ne!(relevant::ticket_event(&changed), base);
         }
+    }
+
+    #[tokio::test]
+    async fn an_object_a_new_list_no_longer_shows_passes_as_deleted() {
+        let events = vec![
+            Event::Init,
+            Event::InitApply(deployment("u1", 1, 1, "10")),
+            Event::InitApply(deployment("u2", 1, 1, "11")),
+            Event::InitDone,
+            // The watch lists again after a 410: u2 was deleted while it was away, u1 is unchanged.
+            Event::Init,
+            Event::InitApply(deployment("u1", 1, 1, "20")),
+            Event::InitDone,
+        ];
+        assert_eq!(passed(events).await, ["10", "11", "11"]);
+    }
+
+    #[tokio::test]
+    async fn a_410_is_not_passed_on_as_an_error_but_other_watch_errors_are() {
+        let gone =
+            kube::core::Status { code: 410, ..kube::core::Status::failure("too old resource version", "Expired") };
+        let errors = vec![Err(watcher::Error::WatchError(Box::new(gone))), Err(watcher::Error::NoResourceVersion)];
+        let passed: Vec<_> = changes(stream::iter(errors), relevant::deployment).collect().await;
+
+        assert_eq!(passed.len(), 1);
+        assert!(matches!(passed[0], Err(watcher::Error::NoResourceVersion)));
     }
 }

@@ -21,6 +21,17 @@ real binary locally with exactly what the chart hands the pods.
 - --service-cpu-request={{ .Values.eventService.cpuRequest }}
 - --service-memory-request={{ .Values.eventService.memoryRequest }}
 - --service-memory-limit={{ .Values.eventService.memoryLimit }}
+- --service-run-as-user={{ .Values.eventService.runAsUser }}
+- --service-zone-spread={{ .Values.eventService.zoneSpread }}
+- --service-pre-stop-seconds={{ .Values.eventService.preStopSeconds }}
+{{- with .Values.imagePullSecrets }}
+{{- $names := list }}
+{{- range . }}{{ $names = append $names .name }}{{ end }}
+- --service-image-pull-secrets={{ join "," $names }}
+{{- end }}
+{{- if eq .Values.operator.scope "namespace" }}
+- --watch-namespace={{ .Release.Namespace }}
+{{- end }}
 - --lease-name={{ include "ticketing.operatorName" . }}
 - --metrics-bind=0.0.0.0:{{ .Values.operator.metricsPort }}
 {{- with .Values.operator.extraArgs }}

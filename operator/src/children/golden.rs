@@ -23,17 +23,14 @@ fn event(name: &str, spec: TicketEventSpec) -> TicketEvent {
 }
 
 fn render(event: &TicketEvent, config: &OperatorConfig, event_id: i64, offset_from_opening: Duration) -> String {
-    let valid = validate(&event.spec, config).expect("golden specs are valid");
+    let valid = validate(event, config).expect("golden specs are valid");
     let decision = decide(&event.spec, SaleState::default(), event.spec.sale.opens_at + offset_from_opening);
     let children = build(&BuildInput { event, valid: &valid, config, event_id, decision: &decision });
     let Children { config_map, deployment, service, hpa, pdb, ingress } = children;
-    let mut documents = vec![
-        serde_yaml::to_string(&config_map),
-        serde_yaml::to_string(&deployment),
-        serde_yaml::to_string(&service),
-        serde_yaml::to_string(&hpa),
-        serde_yaml::to_string(&pdb),
-    ];
+    let mut documents =
+        vec![serde_yaml::to_string(&config_map), serde_yaml::to_string(&deployment), serde_yaml::to_string(&service)];
+    documents.extend(hpa.map(|hpa| serde_yaml::to_string(&hpa)));
+    documents.push(serde_yaml::to_string(&pdb));
     documents.extend(ingress.map(|ingress| serde_yaml::to_string(&ingress)));
     documents.into_iter().map(|d| d.expect("children serialise")).collect::<Vec<_>>().join("---\n")
 }
@@ -89,4 +86,15 @@ fn a_scaled_event_keeps_its_manual_floor_after_the_sale_closes() {
     let rendered = render(&event("matinee", spec), &config(), 9, after_close);
 
     assert_golden("closed-with-manual-floor", &rendered);
+}
+
+#[test]
+fn a_closed_event_past_its_grace_period_runs_no_pods_and_has_no_autoscaler() {
+    let spec = spec();
+    let grace = Duration::minutes(i64::from(spec.scaling.closed_grace_period_minutes));
+    let past_grace = spec.sale.closes_at - spec.sale.opens_at + grace;
+
+    let rendered = render(&event("matinee", spec), &config(), 9, past_grace);
+
+    assert_golden("closed-scaled-to-zero", &rendered);
 }

@@ -2,9 +2,9 @@
 //! the event's database id and the schedule's decision. Nothing here talks to the API server.
 //!
 //! ```text
-//!  TicketEvent ──build──> Deployment (reservation service, scoped to the event)
-//!                         Service ── Ingress (host <name>.<base domain>, optional)
-//!                         HorizontalPodAutoscaler (min raised to peak in the peak window)
+//!  TicketEvent ──build──> Deployment (reservation service, scoped to the event, hardened pods)
+//!                         Service ── Ingress (host <name>.<namespace>.<base domain>, optional)
+//!                         HorizontalPodAutoscaler (min raised to peak in the peak window; none at zero)
 //!                         PodDisruptionBudget
 //!                         ConfigMap (the event's configuration, mounted into the pods)
 //! ```
@@ -12,6 +12,7 @@
 
 #[cfg(test)]
 mod golden;
+mod hardening;
 mod network;
 mod scaling;
 mod workload;
@@ -47,8 +48,8 @@ pub struct Children {
     pub deployment: Deployment,
     /// The in-cluster address of the pods.
     pub service: Service,
-    /// The autoscaler whose bounds carry the schedule.
-    pub hpa: HorizontalPodAutoscaler,
+    /// The autoscaler whose bounds carry the schedule; none once the event is scaled to zero.
+    pub hpa: Option<HorizontalPodAutoscaler>,
     /// Keeps voluntary evictions to one pod at a time.
     pub pdb: PodDisruptionBudget,
     /// The public host of the event, when the operator is configured with a base domain.
@@ -79,6 +80,13 @@ pub fn build(input: &BuildInput<'_>) -> Children {
         pdb: scaling::pdb(input),
         ingress: network::ingress(input),
     }
+}
+
+/// The public host of `event` under `base_domain`: `<name>.<namespace>.<base domain>`. The namespace is a DNS label
+/// of its own, so two events of one name in two namespaces (or of two releases sharing a base domain) never share a
+/// host, and neither label's length depends on the other's.
+pub fn host(event: &TicketEvent, base_domain: &str) -> String {
+    format!("{}.{}.{base_domain}", event.name_any(), event.namespace().unwrap_or_default())
 }
 
 /// The labels every child and every pod carries.
@@ -116,5 +124,61 @@ fn metadata(event: &TicketEvent) -> ObjectMeta {
         labels: Some(labels(event)),
         owner_references: event.controller_owner_ref(&()).map(|owner| vec![owner]),
         ..ObjectMeta::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use kube::Resource;
+    use ticketing_crds::MAX_NAME_LENGTH;
+
+    use super::*;
+    use crate::schedule::{decide, SaleState};
+    use crate::test_fixtures::{config, spec};
+    use crate::validate::validate;
+
+    #[test]
+    fn every_child_of_the_longest_name_the_crd_admits_has_a_valid_name_and_host() {
+        let mut event = TicketEvent::new(&format!("a{}", "-9".repeat((MAX_NAME_LENGTH - 1) / 2)), spec());
+        event.metadata.namespace = Some("n".repeat(63));
+        assert_eq!(event.name_any().len(), MAX_NAME_LENGTH);
+        let config = config();
+        let valid = validate(&event, &config).expect("the longest name is valid");
+        let decision = decide(&event.spec, SaleState::default(), event.spec.sale.opens_at - Duration::hours(1));
+
+        let children =
+            build(&BuildInput { event: &event, valid: &valid, config: &config, event_id: 1, decision: &decision });
+
+        let Children { config_map, deployment, service, hpa, pdb, ingress } = children;
+        let mut names = vec![
+            (ConfigMap::kind(&()), config_map.name_any()),
+            (Deployment::kind(&()), deployment.name_any()),
+            (Service::kind(&()), service.name_any()),
+            (PodDisruptionBudget::kind(&()), pdb.name_any()),
+        ];
+        names.extend(hpa.map(|hpa| (HorizontalPodAutoscaler::kind(&()), hpa.name_any())));
+        let ingress = ingress.expect("the test configuration has a base domain");
+        names.push((Ingress::kind(&()), ingress.name_any()));
+        for (kind, name) in names {
+            let dns_1035 = name.len() <= 63
+                && name.starts_with(|c: char| c.is_ascii_lowercase())
+                && !name.ends_with('-')
+                && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            assert!(dns_1035, "{kind} {name} is not a DNS-1035 label");
+        }
+        let host = ingress.spec.and_then(|s| s.rules).and_then(|r| r[0].host.clone()).expect("a host");
+        assert!(host.len() <= 253 && host.split('.').all(|label| label.len() <= 63), "{host}");
+    }
+
+    #[test]
+    fn events_of_one_name_in_two_namespaces_get_two_hosts() {
+        let mut first = TicketEvent::new("final", spec());
+        first.metadata.namespace = Some("cup".into());
+        let mut second = first.clone();
+        second.metadata.namespace = Some("league".into());
+
+        assert_eq!(host(&first, "tickets.example.com"), "final.cup.tickets.example.com");
+        assert_ne!(host(&first, "tickets.example.com"), host(&second, "tickets.example.com"));
     }
 }

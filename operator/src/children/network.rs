@@ -8,7 +8,7 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
 
-use super::{metadata, selector_labels, BuildInput};
+use super::{host, metadata, selector_labels, BuildInput};
 
 /// The port the Service exposes.
 const SERVICE_PORT: i32 = 80;
@@ -33,10 +33,10 @@ pub fn service(input: &BuildInput<'_>) -> Service {
     }
 }
 
-/// The Ingress giving the event its own host, `<name>.<base domain>`; `None` without a base domain.
+/// The Ingress giving the event its own host (see [`host`]); `None` without a base domain.
 pub fn ingress(input: &BuildInput<'_>) -> Option<Ingress> {
     let config = input.config.ingress.as_ref()?;
-    let host = format!("{}.{}", input.event.name_any(), config.base_domain);
+    let host = host(input.event, &config.base_domain);
     let backend = IngressBackend {
         service: Some(IngressServiceBackend {
             name: input.event.name_any(),

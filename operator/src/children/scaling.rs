@@ -13,10 +13,14 @@ use kube::ResourceExt;
 use super::{metadata, selector_labels, BuildInput};
 
 /// The autoscaler of the event's Deployment. Its minimum is the schedule's floor, so the pods are there before the
-/// sale opens; CPU only adds to it. It scales up at once and down slowly.
-pub fn hpa(input: &BuildInput<'_>) -> HorizontalPodAutoscaler {
+/// sale opens; CPU only adds to it. It scales up at once and down slowly. None once the event is scaled to zero: an
+/// autoscaler's minimum is at least one.
+pub fn hpa(input: &BuildInput<'_>) -> Option<HorizontalPodAutoscaler> {
+    if input.decision.scaled_to_zero() {
+        return None;
+    }
     let scaling = &input.event.spec.scaling;
-    HorizontalPodAutoscaler {
+    Some(HorizontalPodAutoscaler {
         metadata: metadata(input.event),
         spec: HorizontalPodAutoscalerSpec {
             scale_target_ref: CrossVersionObjectReference {
@@ -52,10 +56,10 @@ pub fn hpa(input: &BuildInput<'_>) -> HorizontalPodAutoscaler {
             }),
         },
         ..HorizontalPodAutoscaler::default()
-    }
+    })
 }
 
-/// The disruption budget: one pod of the event at a time may be evicted.
+/// The disruption budget: one pod of the event at a time may be evicted (harmless at zero pods).
 pub fn pdb(input: &BuildInput<'_>) -> PodDisruptionBudget {
     PodDisruptionBudget {
         metadata: metadata(input.event),

@@ -1,11 +1,12 @@
-//! The pods of an event: the Deployment of the reservation service and the ConfigMap with the event's settings.
+//! The pods of an event: the Deployment of the reservation service (hardened by the hardening module) and the
+//! ConfigMap with the event's settings.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort, EnvFromSource, EnvVar,
-    HTTPGetAction, PodSpec, PodTemplateSpec, Probe, SecretEnvSource, SecurityContext, Volume, VolumeMount,
+    HTTPGetAction, PodSpec, PodTemplateSpec, Probe, SecretEnvSource, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -13,7 +14,7 @@ use kube::api::ObjectMeta;
 use kube::ResourceExt;
 use serde_json::json;
 
-use super::{labels, metadata, selector_labels, BuildInput, HTTP_PORT};
+use super::{hardening, labels, metadata, selector_labels, BuildInput, HTTP_PORT};
 
 /// Where the event's ConfigMap is mounted in the pods.
 const EVENT_CONFIG_DIR: &str = "/etc/ticketing/event";
@@ -40,7 +41,8 @@ pub fn config_map(input: &BuildInput<'_>) -> ConfigMap {
 }
 
 /// The Deployment of the reservation service, taking reservations for this event only. Its replica count is left
-/// to the HorizontalPodAutoscaler, whose bounds carry the schedule.
+/// to the HorizontalPodAutoscaler, whose bounds carry the schedule, until a closed sale's grace period has passed:
+/// then there is no autoscaler and the count is zero.
 pub fn deployment(input: &BuildInput<'_>) -> Deployment {
     let event = input.event;
     let defaults = &input.config.service;
@@ -79,15 +81,22 @@ pub fn deployment(input: &BuildInput<'_>) -> Deployment {
             read_only: Some(true),
             ..VolumeMount::default()
         }]),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            ..SecurityContext::default()
-        }),
         ..Container::default()
     };
+    let mut pod = PodSpec {
+        containers: vec![container],
+        volumes: Some(vec![Volume {
+            name: "event".into(),
+            config_map: Some(ConfigMapVolumeSource { name: event.name_any(), ..ConfigMapVolumeSource::default() }),
+            ..Volume::default()
+        }]),
+        ..PodSpec::default()
+    };
+    hardening::harden(&mut pod, &selector_labels(event), &defaults.pods);
     Deployment {
         metadata: metadata(event),
         spec: Some(DeploymentSpec {
+            replicas: input.decision.scaled_to_zero().then_some(0),
             selector: LabelSelector { match_labels: Some(selector_labels(event)), ..LabelSelector::default() },
             strategy: Some(DeploymentStrategy {
                 type_: Some("RollingUpdate".into()),
@@ -98,19 +107,7 @@ pub fn deployment(input: &BuildInput<'_>) -> Deployment {
             }),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta { labels: Some(labels(event)), ..ObjectMeta::default() }),
-                spec: Some(PodSpec {
-                    containers: vec![container],
-                    volumes: Some(vec![Volume {
-                        name: "event".into(),
-                        config_map: Some(ConfigMapVolumeSource {
-                            name: event.name_any(),
-                            ..ConfigMapVolumeSource::default()
-                        }),
-                        ..Volume::default()
-                    }]),
-                    termination_grace_period_seconds: Some(30),
-                    ..PodSpec::default()
-                }),
+                spec: Some(pod),
             },
             ..DeploymentSpec::default()
         }),

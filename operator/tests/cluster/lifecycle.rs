@@ -37,7 +37,8 @@ async fn an_event_gets_every_child_owned_by_it_and_its_status_converges() -> Res
     let hpa: HorizontalPodAutoscaler = scenario.get("final").await?;
     assert_eq!((hpa.spec.min_replicas, hpa.spec.max_replicas), (Some(1), 5));
     let ingress: Ingress = scenario.get("final").await?;
-    assert_eq!(ingress.spec.unwrap().rules.unwrap()[0].host.as_deref(), Some("final.tickets.test"));
+    let host = format!("final.{}.tickets.test", scenario.namespace);
+    assert_eq!(ingress.spec.unwrap().rules.unwrap()[0].host.as_deref(), Some(host.as_str()));
     let config_map: ConfigMap = scenario.get("final").await?;
     assert!(config_map.data.unwrap()["event.json"].contains(&format!("\"eventId\": {id}")));
     let service: Service = scenario.get("final").await?;

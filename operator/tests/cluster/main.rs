@@ -3,8 +3,11 @@
 
 mod binary;
 mod crd;
+mod hardening;
 mod leader;
 mod lifecycle;
+mod ownership;
 mod rbac;
 mod schedule;
 mod support;
+mod uninstall;

@@ -1,5 +1,7 @@
 //! The RBAC that `ticketing-operator rbac` prints is enough: an operator running as a ServiceAccount bound to exactly
-//! those rules takes an event through creation, a prune and deletion, and releases its lease.
+//! those rules takes an event through creation, a prune and deletion, and releases its lease. Bound cluster-wide
+//! (ClusterRole), as the chart's cluster mode does, and bound in its namespace only (the same rules as a Role), as
+//! the chart's namespace mode does, where the operator must watch nothing beyond its namespace.
 
 use anyhow::{Context, Result};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
@@ -14,8 +16,18 @@ use ticketing_crds::Phase;
 
 use crate::support::scenario::{config, eventually, Scenario};
 
-/// Binds the printed roles to a new ServiceAccount of the namespace and returns a client acting as it.
-async fn client_with_printed_rbac(scenario: &Scenario) -> Result<Client> {
+/// Where the printed ClusterRole's rules are granted.
+#[derive(Clone, Copy, PartialEq)]
+enum Scope {
+    /// In every namespace, by a ClusterRoleBinding.
+    Cluster,
+    /// In the scenario's namespace only: the rules as a Role, bound by a RoleBinding.
+    Namespace,
+}
+
+/// Binds the printed roles, granted in `scope`, to a new ServiceAccount of the namespace and returns a client acting
+/// as it.
+async fn client_with_printed_rbac(scenario: &Scenario, scope: Scope) -> Result<Client> {
     let namespace = &scenario.namespace;
     let admin = scenario.client();
     let accounts: Api<ServiceAccount> = Api::namespaced(admin.clone(), namespace);
@@ -24,6 +36,9 @@ async fn client_with_printed_rbac(scenario: &Scenario) -> Result<Client> {
     let apply = PatchParams::apply("ticketing-operator-tests").force();
     for document in ticketing_operator::rbac::rbac_yaml().split("---\n") {
         let mut role: Value = serde_yaml::from_str(document)?;
+        if scope == Scope::Namespace {
+            role["kind"] = json!("Role");
+        }
         let kind = role["kind"].as_str().context("a kind")?.to_string();
         let name = format!("{}-{namespace}", role["metadata"]["name"].as_str().context("a name")?);
         role["metadata"] = json!({ "name": name, "namespace": namespace });
@@ -64,9 +79,18 @@ async fn client_with_printed_rbac(scenario: &Scenario) -> Result<Client> {
 
 #[tokio::test]
 async fn an_operator_bound_to_the_printed_rbac_creates_prunes_deletes_and_releases_its_lease() -> Result<()> {
-    let mut scenario = Scenario::start("rbac").await?;
+    create_prune_delete(Scenario::start("rbac").await?, Scope::Cluster).await
+}
+
+#[tokio::test]
+async fn an_operator_granted_the_printed_rules_in_its_namespace_only_does_the_same() -> Result<()> {
+    create_prune_delete(Scenario::start("rbac-namespace").await?, Scope::Namespace).await
+}
+
+/// Takes an event through creation, a prune and deletion with operators bound to the printed RBAC in `scope`.
+async fn create_prune_delete(mut scenario: Scenario, scope: Scope) -> Result<()> {
     scenario.operator.stop().await?;
-    let client = client_with_printed_rbac(&scenario).await?;
+    let client = client_with_printed_rbac(&scenario, scope).await?;
     let mut with_ingress = scenario.start_operator("restricted", client.clone(), config(&scenario.namespace)).await?;
 
     scenario.create_event("final", 100).await?;

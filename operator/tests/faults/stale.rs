@@ -13,7 +13,7 @@ use kube::api::{Patch, PatchParams};
 use kube::runtime::events::{Recorder, Reporter};
 use serde_json::json;
 use ticketing_operator::clock::SystemClock;
-use ticketing_operator::config::{OperatorConfig, ServiceDefaults};
+use ticketing_operator::config::{OperatorConfig, PodSettings, ServiceDefaults, ZoneSpread};
 use ticketing_operator::metrics::Metrics;
 use ticketing_operator::reconcile::{reconcile, Context};
 use ticketing_operator::service_api::{AdminToken, ServiceApi};
@@ -54,6 +54,12 @@ async fn a_reconcile_from_a_stale_copy_leaves_the_newer_status_alone() -> Result
                 resources: Default::default(),
                 env_secret: "ticketing-service-env".into(),
                 env_config_map: None,
+                pods: PodSettings {
+                    run_as_user: 65532,
+                    image_pull_secrets: Vec::new(),
+                    zone_spread: ZoneSpread::Preferred,
+                    pre_stop_seconds: 0,
+                },
             },
             ingress: None,
             seat_refresh: Duration::from_secs(600),

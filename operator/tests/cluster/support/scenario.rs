@@ -14,7 +14,7 @@ use serde_json::json;
 use ticketing_crds::{Phase, TicketEvent, TicketEventStatus};
 use ticketing_operator::apply::Child;
 use ticketing_operator::clock::ManualClock;
-use ticketing_operator::config::{IngressConfig, OperatorConfig, ServiceDefaults};
+use ticketing_operator::config::{IngressConfig, OperatorConfig, PodSettings, ServiceDefaults, ZoneSpread};
 use ticketing_operator::leader::LeaseSettings;
 use ticketing_operator::service_api::{AdminToken, ServiceApi};
 use ticketing_operator::Operator;
@@ -92,6 +92,12 @@ pub fn config(namespace: &str) -> OperatorConfig {
             resources: Default::default(),
             env_secret: "ticketing-service-env".into(),
             env_config_map: None,
+            pods: PodSettings {
+                run_as_user: 65532,
+                image_pull_secrets: Vec::new(),
+                zone_spread: ZoneSpread::Preferred,
+                pre_stop_seconds: 5,
+            },
         },
         ingress: Some(IngressConfig {
             base_domain: "tickets.test".into(),
@@ -177,6 +183,14 @@ impl Scenario {
             &self.clock,
         )
         .await
+    }
+
+    /// Adds `labels` to the scenario's namespace (e.g. a Pod Security Standard to enforce).
+    pub async fn label_namespace(&self, labels: serde_json::Value) -> Result<()> {
+        let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(self.client());
+        let patch = json!({ "metadata": { "labels": labels } });
+        namespaces.patch(&self.namespace, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(patch)).await?;
+        Ok(())
     }
 
     /// An admin client.
